@@ -1,0 +1,6 @@
+"""Checkers that learners call on their own code: ``check_rnn_step_forward(my_fn)`` and friends.
+
+Each checker runs the learner's function on fixed and random inputs against rnnlib's reference,
+prints a verdict (what matched, the worst relative error) and, on failure, raises
+``AssertionError`` with a hint when it recognises a common mistake.
+"""
