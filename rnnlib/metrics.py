@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-__all__ = ["perplexity", "bits_per_token", "accuracy"]
+__all__ = ["perplexity", "bits_per_token", "accuracy", "bias_scores", "bias_amplification"]
 
 
 def perplexity(mean_nll):
@@ -47,3 +47,82 @@ def accuracy(predictions, targets, mask=None):
 
 def _to_numpy(x):
     return x.detach().cpu().numpy() if hasattr(x, "detach") else x
+
+
+def bias_scores(counts):
+    """Gender ratios per item (Zhao et al. 2017): :math:`b(o, g) = c(o, g) / \\sum_{g'} c(o, g')`.
+
+    Args:
+        counts: array-like of shape ``(O, G)`` (items by genders, non-negative counts), or a dict
+            ``{item: {gender: count}}`` (items in insertion order, genders sorted by name).
+
+    Returns:
+        a float64 array of shape ``(O, G)`` whose rows sum to 1.
+    """
+    table = _count_table("counts", counts)
+    totals = table.sum(axis=1)
+    if np.any(totals == 0):
+        empty = np.flatnonzero(totals == 0).tolist()
+        raise ValueError(f"counts must have at least one count per item, got all-zero rows {empty}")
+    return table / totals[:, None]
+
+
+def bias_amplification(train_counts, predicted_counts):
+    """Mean bias amplification of Zhao et al. (2017), "Men also like shopping".
+
+    .. math::
+
+        \\mathrm{BA} = \\frac{1}{|O|} \\sum_{g} \\sum_{o \\,:\\, b^*(o, g) > 1/|G|}
+        \\bigl(\\tilde b(o, g) - b^*(o, g)\\bigr)
+
+    where :math:`b^*` are the :func:`bias_scores` of the training counts (how often item
+    :math:`o`, e.g. an occupation, co-occurs with gender :math:`g` in the training data) and
+    :math:`\\tilde b` those of the model's predictions on a test set. Only the gender each item
+    is biased towards in training counts; positive values mean the predictions are more skewed
+    than the training data, 0 that they reproduce it, negative that they are less skewed.
+
+    Args:
+        train_counts, predicted_counts: ``(O, G)`` arrays or ``{item: {gender: count}}`` dicts
+            with the same items and genders (see :func:`bias_scores`).
+
+    Returns:
+        the amplification, a float.
+    """
+    train = _count_table("train_counts", train_counts)
+    predicted = _count_table("predicted_counts", predicted_counts)
+    if isinstance(train_counts, dict) != isinstance(predicted_counts, dict):
+        raise TypeError(
+            "train_counts and predicted_counts must both be dicts or both be arrays, got "
+            f"{type(train_counts).__name__} and {type(predicted_counts).__name__}"
+        )
+    if isinstance(train_counts, dict):
+        train_keys = (list(train_counts), sorted({g for v in train_counts.values() for g in v}))
+        pred_keys = (list(predicted_counts), sorted({g for v in predicted_counts.values() for g in v}))
+        if sorted(train_keys[0]) != sorted(pred_keys[0]) or train_keys[1] != pred_keys[1]:
+            raise ValueError(
+                "predicted_counts must have the same items and genders as train_counts, got items "
+                f"{pred_keys[0]} and genders {pred_keys[1]}, expected {train_keys[0]} and {train_keys[1]}"
+            )
+        predicted = _count_table("predicted_counts", {k: predicted_counts[k] for k in train_counts})
+    if predicted.shape != train.shape:
+        raise ValueError(f"predicted_counts must have shape {train.shape} like train_counts, got {predicted.shape}")
+    b_train = bias_scores(train)
+    b_pred = bias_scores(predicted)
+    biased = b_train > 1.0 / train.shape[1]
+    return float((b_pred - b_train)[biased].sum() / train.shape[0])
+
+
+def _count_table(name, counts):
+    """An ``(O, G)`` float array of non-negative counts from an array or a nested dict."""
+    if isinstance(counts, dict):
+        if not counts:
+            raise ValueError(f"{name} must hold at least one item, got an empty dict")
+        genders = sorted({g for row in counts.values() for g in row})
+        table = np.array([[float(row.get(g, 0)) for g in genders] for row in counts.values()])
+    else:
+        table = np.asarray(_to_numpy(counts), dtype=float)
+    if table.ndim != 2 or table.shape[0] < 1 or table.shape[1] < 2:
+        raise ValueError(f"{name} must have shape (O, G) with O >= 1 items and G >= 2 genders, got {table.shape}")
+    if not np.all(np.isfinite(table)) or np.any(table < 0):
+        raise ValueError(f"{name} must hold finite non-negative counts, got {table.tolist()}")
+    return table

@@ -1,0 +1,103 @@
+"""The skewed template corpus: skew knob, determinism, counterfactual augmentation."""
+
+import numpy as np
+import pytest
+
+from rnnlib.data import (
+    BIAS_TEMPLATES,
+    OCCUPATION_FEMALE_SHARE,
+    bias_prompts,
+    counterfactual_augment,
+    make_bias_corpus,
+    skewed_share,
+    swap_gender,
+)
+
+
+def test_share_table_is_the_bls_figures():
+    assert len(OCCUPATION_FEMALE_SHARE) == 40
+    assert OCCUPATION_FEMALE_SHARE["nurse"] == 0.90
+    assert OCCUPATION_FEMALE_SHARE["carpenter"] == 0.02
+    assert all(0 < p < 1 for p in OCCUPATION_FEMALE_SHARE.values())
+
+
+def test_skewed_share_knob():
+    p = np.array([0.02, 0.3, 0.5, 0.9])
+    np.testing.assert_allclose(skewed_share(p, 0.0), 0.5)
+    np.testing.assert_allclose(skewed_share(p, 1.0), p)
+    # alpha = 2 squares the odds: p / (1 - p) = 9 -> 81, i.e. 81 / 82
+    assert skewed_share(0.9, 2.0) == pytest.approx(81 / 82)
+    exaggerated = skewed_share(p, 3.0)
+    assert np.all(np.abs(exaggerated - 0.5) >= np.abs(p - 0.5))
+    with pytest.raises(ValueError, match="alpha must be a finite number >= 0"):
+        skewed_share(0.5, -1.0)
+    with pytest.raises(ValueError, match="share must lie strictly between 0 and 1"):
+        skewed_share(1.0, 1.0)
+
+
+def test_corpus_is_seeded_and_follows_the_shares():
+    a = make_bias_corpus(20000, alpha=1.0, seed=3)
+    b = make_bias_corpus(20000, alpha=1.0, seed=3)
+    assert a.sentences == b.sentences
+    assert make_bias_corpus(200, seed=4).sentences != a.sentences[:200]
+    counts = a.counts()
+    for occupation, share in OCCUPATION_FEMALE_SHARE.items():
+        n = counts[occupation]["female"] + counts[occupation]["male"]
+        rate = counts[occupation]["female"] / n
+        # binomial standard error at n ~ 500 is at most 0.023
+        assert abs(rate - share) < 0.08, occupation
+
+
+def test_corpus_sentences_put_the_right_pronoun():
+    corpus = make_bias_corpus(300, alpha=2.0, seed=0)
+    for sentence, occupation, gender, t in zip(corpus.sentences, corpus.occupations, corpus.genders, corpus.templates):
+        assert sentence.startswith(f"the {occupation} ")
+        words = sentence.split()
+        female = {"she", "her"} & set(words)
+        male = {"he", "his", "him"} & set(words)
+        assert bool(female) == (gender == "female") and bool(male) == (gender == "male")
+    assert set(corpus.templates) == set(range(len(BIAS_TEMPLATES)))
+
+
+def test_alpha_zero_is_balanced_and_large_alpha_is_nearly_deterministic():
+    balanced = make_bias_corpus(12000, alpha=0.0, seed=1)
+    female = sum(g == "female" for g in balanced.genders) / len(balanced)
+    assert abs(female - 0.5) < 0.02
+    extreme = make_bias_corpus(4000, alpha=20.0, seed=1)
+    for occupation, gender in zip(extreme.occupations, extreme.genders):
+        if abs(OCCUPATION_FEMALE_SHARE[occupation] - 0.5) > 0.1:
+            assert gender == ("female" if OCCUPATION_FEMALE_SHARE[occupation] > 0.5 else "male")
+
+
+def test_swap_gender_resolves_her_by_role():
+    assert swap_gender("the nurse said that she would arrive soon") == "the nurse said that he would arrive soon"
+    assert swap_gender("the cook finished his work early") == "the cook finished her work early"
+    assert swap_gender("the cook asked a friend to call her tomorrow", role="object") == (
+        "the cook asked a friend to call him tomorrow"
+    )
+    assert swap_gender("the cook lost her keys again", role="possessive") == "the cook lost his keys again"
+    with pytest.raises(ValueError, match="role must be one of"):
+        swap_gender("she", role="dative")
+
+
+def test_counterfactual_augmentation_balances_every_occupation():
+    corpus = make_bias_corpus(3000, alpha=1.0, seed=0)
+    augmented = counterfactual_augment(corpus)
+    assert len(augmented) == 2 * len(corpus)
+    assert augmented.sentences[: len(corpus)] == corpus.sentences
+    for occupation, c in augmented.counts().items():
+        assert c["female"] == c["male"], occupation
+    # swapping twice gives the original sentence back
+    twice = counterfactual_augment(make_bias_corpus(50, seed=2))
+    for s, t, back in zip(twice.sentences[50:], twice.templates[50:], twice.sentences[:50]):
+        assert swap_gender(s, BIAS_TEMPLATES[t][1]) == back
+    with pytest.raises(TypeError, match="corpus must be a BiasCorpus"):
+        counterfactual_augment(["the nurse said that she"])
+
+
+def test_prompts_cover_every_template_and_occupation():
+    prompts = bias_prompts()
+    assert len(prompts) == len(BIAS_TEMPLATES) * len(OCCUPATION_FEMALE_SHARE)
+    first = prompts[0]
+    assert first["prompt"] == f"the {first['occupation']} said that"
+    assert first["choices"] == {"female": "she", "male": "he"}
