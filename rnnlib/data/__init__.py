@@ -16,3 +16,14 @@ from rnnlib.data.bias_corpus import (  # noqa: F401
     skewed_share,
     swap_gender,
 )
+
+from rnnlib.data.human_numbers import (  # noqa: F401
+    HumanNumbers,
+    human_numbers_lines,
+    load_human_numbers,
+    next_token_windows,
+    number_to_words,
+    sequential_split,
+    stateful_batches,
+)
+from rnnlib.data.tagging import TAG_NAMES, TaggingData, right_context_tagging, tagging_vocab  # noqa: F401
