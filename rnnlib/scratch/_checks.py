@@ -1,0 +1,105 @@
+"""Argument checks shared by the scratch cells and wrappers (private).
+
+Each check raises ValueError/TypeError naming the argument, what it received and what was
+expected, using the shared helpers of :mod:`rnnlib.validate`.
+"""
+
+import numpy as np
+
+from rnnlib.validate import check_choice, check_float, check_keys, check_shape, format_shape
+
+PARAM_KEYS = ("W_ih", "W_hh", "b_ih", "b_hh")
+
+# Number of gate blocks stacked in W_ih/W_hh (PyTorch layout: G*H rows).
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+def _describe(obj):
+    if hasattr(obj, "shape"):
+        return f"{type(obj).__name__} of shape {tuple(obj.shape)}"
+    if isinstance(obj, (tuple, list)):
+        return f"{type(obj).__name__} of length {len(obj)}"
+    return type(obj).__name__
+
+
+def check_array(name, x, shape, note=""):
+    """x must be a floating-point NumPy array with the given shape (see check_shape)."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a NumPy array of shape {format_shape(shape)}, got {type(x).__name__}")
+    check_float(name, x)
+    return check_shape(name, x, shape, note)
+
+
+def check_params(cell, params, name="params"):
+    """Check a cell's params dict; return (input_size D, hidden_size H)."""
+    gates = GATES[cell]
+    check_keys(name, params, PARAM_KEYS)
+    W_hh = params["W_hh"]
+    # H is read from W_hh's columns, then every other shape must agree with it.
+    if not isinstance(W_hh, np.ndarray) or W_hh.ndim != 2:
+        check_array(f"{name}['W_hh']", W_hh, (f"{gates}*H", "H"))
+    H = W_hh.shape[1]
+    check_array(f"{name}['W_hh']", W_hh, (gates * H, H), f"({cell}: {gates}*H rows, hidden_size H={H})")
+    W_ih = params["W_ih"]
+    if not isinstance(W_ih, np.ndarray) or W_ih.ndim != 2:
+        check_array(f"{name}['W_ih']", W_ih, (gates * H, "D"))
+    D = W_ih.shape[1]
+    check_array(f"{name}['W_ih']", W_ih, (gates * H, D), f"({cell}: {gates}*H rows, H={H})")
+    check_array(f"{name}['b_ih']", params["b_ih"], (gates * H,))
+    check_array(f"{name}['b_hh']", params["b_hh"], (gates * H,))
+    return D, H
+
+
+def check_state(cell, name, state, N, H, dtype):
+    """Check a state (h, or (h, c) for LSTM) of batch N; None becomes zeros."""
+    if cell == "lstm":
+        if state is None:
+            return (np.zeros((N, H), dtype), np.zeros((N, H), dtype))
+        if not isinstance(state, (tuple, list)) or len(state) != 2:
+            raise TypeError(
+                f"{name} must be a tuple (h, c) of two arrays of shape ({N}, {H}) for an LSTM, got {_describe(state)}"
+            )
+        h, c = state
+        check_array(f"{name}[0] (h)", h, (N, H))
+        check_array(f"{name}[1] (c)", c, (N, H))
+        return (h, c)
+    if state is None:
+        return np.zeros((N, H), dtype)
+    if isinstance(state, (tuple, list)):
+        raise TypeError(f"{name} must be an array h of shape ({N}, {H}) for {cell}, got {_describe(state)}")
+    check_array(name, state, (N, H))
+    return state
+
+
+def check_nonlinearity(nonlinearity):
+    return check_choice("nonlinearity", nonlinearity, ("tanh", "relu"))
+
+
+def step_args(cell, x, state, params):
+    """Validate step_forward's arguments; return the state (zeros if None)."""
+    D, H = check_params(cell, params)
+    N, _ = check_array("x", x, ("N", D))
+    return check_state(cell, "state", state, N, H, np.result_type(x, params["W_hh"]))
+
+
+def sequence_args(cell, x, state0, params):
+    """Validate forward's arguments; return the initial state (zeros if None)."""
+    D, H = check_params(cell, params)
+    N, T, _ = check_array("x", x, ("N", "T", D))
+    if T == 0:
+        raise ValueError(f"x must have at least one time step (shape (N, T, {D}) with T >= 1), got {x.shape}")
+    return check_state(cell, "state0", state0, N, H, np.result_type(x, params["W_hh"]))
+
+
+def check_cache(cell, cache, kind, cache_type):
+    if not isinstance(cache, cache_type) or cache.cell != cell:
+        got = f"a {cache.cell} cache" if isinstance(cache, cache_type) else type(cache).__name__
+        raise TypeError(f"cache must be the cache returned by {cell}.{kind}, got {got}")
+
+
+def check_upstream(cell, dh_name, dh, dstate_name, dstate, shape):
+    """Check upstream gradients: dh of the given shape, dstate None or shaped like the state."""
+    check_array(dh_name, dh, shape)
+    if dstate is not None:
+        N, H = shape[0], shape[-1]
+        check_state(cell, dstate_name, dstate, N, H, dh.dtype)
