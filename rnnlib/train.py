@@ -43,6 +43,7 @@ class History:
         val_step, val_loss: steps at which the validation loss was measured, and its value.
         wall_seconds: total wall-clock time of the run.
         tokens: number of training examples seen (first dimension of the first batch tensor, summed).
+        receipt: what the ``receipt`` callable given to :func:`fit` returned, or None.
     """
 
     step: list = field(default_factory=list)
@@ -53,6 +54,7 @@ class History:
     val_loss: list = field(default_factory=list)
     wall_seconds: float = 0.0
     examples: int = 0
+    receipt: object = None
 
     @property
     def final_val_loss(self):
@@ -151,6 +153,7 @@ def fit(
     progress=True,
     seed=0,
     on_step=None,
+    receipt=None,
 ):
     """Train ``model`` by minimising ``loss_fn`` over ``data``; return a :class:`History`.
 
@@ -175,6 +178,9 @@ def fit(
         progress: show a tqdm progress bar with the running loss.
         seed: seeds Python, NumPy and torch (:func:`rnnlib.seed_everything`) and the data order.
         on_step: optional callback ``on_step(step, loss, model)`` called after each step.
+        receipt: optional callable ``receipt(history)``, e.g. :class:`rnnlib.energy.ComputeReceipt`;
+            its result (wall time, FLOPs, estimated energy) is stored in ``history.receipt`` and
+            printed at the end of the run.
     """
     from rnnlib import distributed as dist_utils
 
@@ -189,6 +195,8 @@ def fit(
         check_positive_int("eval_every", eval_every)
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable as loss_fn(model, batch), got {type(loss_fn).__name__}")
+    if receipt is not None and not callable(receipt):
+        raise TypeError(f"receipt must be callable as receipt(history) or None, got {type(receipt).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
 
@@ -253,6 +261,10 @@ def fit(
         if stop:
             break
     history.wall_seconds = time.perf_counter() - start
+    if receipt is not None:
+        history.receipt = receipt(history)
+        if is_main:
+            print(history.receipt)
     if context is not None:
         dist_utils.barrier(context)
     return history
