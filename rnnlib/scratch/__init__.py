@@ -2,12 +2,24 @@
 
 Never imports torch (``params_from_torch`` only calls methods of the tensors it receives).
 
-Cells, each with ``step_forward, step_backward, forward, backward`` (see ``rnnlib.scratch.rnn``):
-``rnn``, ``lstm``, ``gru``. Parameters: ``params_from_torch``, ``params_to_torch``, ``init_params``.
-Layers: ``embedding_*``, ``linear_*``, ``softmax_cross_entropy``. Gradient checks: ``gradcheck``.
+- cells ``rnn``, ``lstm``, ``gru``, each with ``step_forward, step_backward, forward, backward``
+  (see :mod:`rnnlib.scratch.rnn`);
+- ``params``: ``params_from_torch``, ``params_to_torch``, ``stacked_params_from_torch``, ``init_params``;
+- ``layers``: ``embedding_*``, ``linear_*``, ``softmax_cross_entropy``, ``sigmoid``;
+- ``gradcheck``: ``numerical_gradient``, ``rel_error``, ``check_gradients``;
+- ``optim``: ``SGD``, ``Adagrad``, ``Adam``, ``clip_grad_norm``, ``clip_grad_value``;
+- ``wrappers``: ``bidirectional_*`` and ``stacked_*`` over any cell;
+- ``attention``: additive and dot-product attention with a padding mask.
 """
 
-from rnnlib.scratch import gradcheck, gru, layers, lstm, params, rnn
+from rnnlib.scratch import attention, gradcheck, gru, layers, lstm, optim, params, rnn, wrappers
+from rnnlib.scratch.attention import (
+    additive_attention_backward,
+    additive_attention_forward,
+    dot_product_attention_backward,
+    dot_product_attention_forward,
+    init_additive_params,
+)
 from rnnlib.scratch.gradcheck import check_gradients, numerical_gradient, rel_error
 from rnnlib.scratch.layers import (
     embedding_backward,
@@ -17,4 +29,6 @@ from rnnlib.scratch.layers import (
     sigmoid,
     softmax_cross_entropy,
 )
+from rnnlib.scratch.optim import SGD, Adagrad, Adam, clip_grad_norm, clip_grad_value
 from rnnlib.scratch.params import init_params, params_from_torch, params_to_torch, stacked_params_from_torch
+from rnnlib.scratch.wrappers import bidirectional_backward, bidirectional_forward, stacked_backward, stacked_forward
