@@ -27,3 +27,4 @@ from rnnlib.data.human_numbers import (  # noqa: F401
     stateful_batches,
 )
 from rnnlib.data.tagging import TAG_NAMES, TaggingData, right_context_tagging, tagging_vocab  # noqa: F401
+from rnnlib.data.synthetic import adding_problem, delayed_recall  # noqa: F401
