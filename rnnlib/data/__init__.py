@@ -28,3 +28,20 @@ from rnnlib.data.human_numbers import (  # noqa: F401
 )
 from rnnlib.data.tagging import TAG_NAMES, TaggingData, right_context_tagging, tagging_vocab  # noqa: F401
 from rnnlib.data.synthetic import adding_problem, delayed_recall  # noqa: F401
+from rnnlib.data.series import (  # noqa: F401
+    SERIES_NAMES,
+    ForecastData,
+    forecast_windows,
+    load_series,
+    make_windows,
+    persistence_forecast,
+)
+from rnnlib.data.text import (  # noqa: F401
+    CharVocab,
+    CharWindows,
+    char_lm_data,
+    clean_play,
+    load_shakespeare,
+    shakespeare_play_names,
+    split_text,
+)

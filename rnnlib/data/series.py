@@ -1,0 +1,149 @@
+r"""Real time series from ``statsmodels.datasets``, cut into windows for one-step forecasting.
+
+Two series, both shipped inside statsmodels (no download):
+
+* ``"sunspots"``: yearly mean sunspot number, 1700-2008 (309 values), with its ~11-year cycle;
+* ``"co2"``: weekly atmospheric CO2 at Mauna Loa in ppm, 1958-2001 (2284 weeks); the 59
+  missing weeks are filled by linear interpolation in time.
+
+A forecaster reads ``window`` past values and predicts the value ``horizon`` steps after the
+last one:
+
+.. math:: \hat y_{t+h} = f(y_{t-T+1}, \dots, y_t)
+
+:func:`forecast_windows` splits *in time*: the training windows' targets all lie before the
+cut, the held-out targets all after it (their inputs may reach back before the cut: that is
+the past, which a forecaster is allowed to see). Values are standardised with the mean and
+standard deviation of the training span only. The baseline to beat is *persistence*,
+:math:`\hat y_{t+h} = y_t` (:func:`persistence_forecast`).
+"""
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnlib.validate import check_choice, check_positive_int
+
+__all__ = ["SERIES_NAMES", "load_series", "make_windows", "ForecastData", "forecast_windows", "persistence_forecast"]
+
+SERIES_NAMES = ("sunspots", "co2")
+
+
+def load_series(name):
+    """``(times, values)`` of a real series, as float64 arrays of equal length.
+
+    ``times`` are years (``"sunspots"``: 1700.0, 1701.0, ...; ``"co2"``: decimal years of each
+    week). The co2 series' missing weeks are linearly interpolated, so ``values`` has no NaN.
+    """
+    check_choice("name", name, SERIES_NAMES)
+    import statsmodels.datasets as datasets  # imported here: statsmodels is slow to import
+
+    with warnings.catch_warnings():
+        # statsmodels 0.14 passes a CSV option that recent pandas deprecates: not our concern
+        warnings.filterwarnings("ignore", message=".*float_precision.*")
+        frame = getattr(datasets, name).load_pandas().data
+    if name == "sunspots":
+        return frame["YEAR"].to_numpy(np.float64, copy=True), frame["SUNACTIVITY"].to_numpy(np.float64, copy=True)
+    index = frame.index
+    times = index.year + (index.day_of_year.to_numpy() - 1) / np.where(index.is_leap_year, 366.0, 365.0)
+    values = frame["co2"].to_numpy(np.float64, copy=True)
+    missing = np.isnan(values)
+    values[missing] = np.interp(times[missing], times[~missing], values[~missing])
+    return np.asarray(times, np.float64), values
+
+
+def make_windows(values, window, horizon=1):
+    """Every window of ``window`` consecutive values and the value ``horizon`` steps after it.
+
+    Args:
+        values: 1-D array of length L.
+        window: T, inputs per example.
+        horizon: h >= 1.
+
+    Returns:
+        ``x`` (N, T, 1) and ``y`` (N, 1) with N = L - T - h + 1:
+        ``x[k, :, 0] = values[k : k + T]``, ``y[k, 0] = values[k + T - 1 + h]``.
+    """
+    values = np.asarray(values)
+    if values.ndim != 1:
+        raise ValueError(f"values must be a 1-D series, got shape {values.shape}")
+    check_positive_int("window", window)
+    check_positive_int("horizon", horizon)
+    count = len(values) - window - horizon + 1
+    if count < 1:
+        raise ValueError(f"values must hold at least window + horizon = {window + horizon} values, got {len(values)}")
+    starts = np.arange(count)
+    x = values[starts[:, None] + np.arange(window)][..., None]
+    y = values[starts + window - 1 + horizon][:, None]
+    return x, y
+
+
+@dataclass
+class ForecastData:
+    """Standardised windows split in time (see :func:`forecast_windows`). Arrays are float32.
+
+    Attributes:
+        x_train (N_train, T, 1), y_train (N_train, 1): windows whose targets precede the cut.
+        x_test (N_test, T, 1), y_test (N_test, 1): windows whose targets follow it.
+        t_train, t_test: the time of each target.
+        mean, std: statistics of the training span, used to standardise everything.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    t_train: np.ndarray
+    t_test: np.ndarray
+    mean: float
+    std: float
+
+    def unscale(self, y):
+        """Back to the series' units: ``y * std + mean``."""
+        return np.asarray(y) * self.std + self.mean
+
+
+def forecast_windows(values, window, test_fraction=0.2, horizon=1, times=None):
+    """Windows for one-step (or ``horizon``-step) forecasting, split in time.
+
+    The last ``test_fraction`` of the series' values are held out: a window belongs to the test
+    set when its target lies among them. The mean and std used for scaling come from the
+    values before the cut.
+    """
+    values = np.asarray(values, np.float64)
+    if values.ndim != 1:
+        raise ValueError(f"values must be a 1-D series, got shape {values.shape}")
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be a number in (0, 1), got {test_fraction!r}")
+    times = np.arange(len(values), dtype=np.float64) if times is None else np.asarray(times, np.float64)
+    if times.shape != values.shape:
+        raise ValueError(f"times must have the shape of values {values.shape}, got {times.shape}")
+    if np.isnan(values).any():
+        raise ValueError(f"values must not contain NaN, got {int(np.isnan(values).sum())} NaN values")
+    cut = int(round(len(values) * (1.0 - test_fraction)))
+    x, y = make_windows(values, window, horizon)
+    target_index = np.arange(len(y)) + window - 1 + horizon
+    train = target_index < cut
+    if train.sum() < 1 or (~train).sum() < 1:
+        raise ValueError(
+            f"window={window} and test_fraction={test_fraction} leave no training or no test window "
+            f"in a series of length {len(values)}"
+        )
+    mean, std = float(values[:cut].mean()), float(values[:cut].std())
+
+    def scale(a):
+        return ((a - mean) / std).astype(np.float32)
+
+    return ForecastData(
+        scale(x[train]), scale(y[train]), scale(x[~train]), scale(y[~train]),
+        times[target_index[train]], times[target_index[~train]], mean, std,
+    )
+
+
+def persistence_forecast(x):
+    """The naive forecast: the next value equals the last one seen. x (N, T, 1) -> (N, 1)."""
+    x = np.asarray(x)
+    if x.ndim != 3 or x.shape[-1] != 1:
+        raise ValueError(f"x must have shape (N, T, 1), got {x.shape}")
+    return x[:, -1, :].copy()
