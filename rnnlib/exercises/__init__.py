@@ -4,3 +4,5 @@ Each checker runs the learner's function on fixed and random inputs against rnnl
 prints a verdict (what matched, the worst relative error) and, on failure, raises
 ``AssertionError`` with a hint when it recognises a common mistake.
 """
+
+from rnnlib.exercises.rnn import check_rnn_step_backward, check_rnn_step_forward  # noqa: F401
