@@ -6,7 +6,7 @@ Append new shared plots here; a plot used by one chapter only stays in that chap
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["plot_history", "plot_heatmap"]
+__all__ = ["plot_history", "plot_heatmap", "plot_gate_diagram"]
 
 
 def _axes(ax, figsize=(6, 3.5)):
@@ -49,4 +49,132 @@ def plot_heatmap(matrix, row_labels=None, col_labels=None, ax=None, cmap="viridi
         ax.set_title(title)
     if colorbar:
         ax.figure.colorbar(image, ax=ax)
+    return ax
+
+
+# ----------------------------------------------------------------------------------------------
+# Gate diagrams of the LSTM and GRU cells (chapter 4), drawn with matplotlib patches only.
+
+_GATE_COLOURS = {"sigma": "#f6c85f", "tanh": "#9dd866", "op": "#ffffff", "line": "#333333"}
+
+
+def _gate_box(ax, x, y, text, label=None, colour=None):
+    from matplotlib.patches import FancyBboxPatch
+
+    ax.add_patch(FancyBboxPatch((x - 0.38, y - 0.22), 0.76, 0.44, boxstyle="round,pad=0.04",
+                                facecolor=colour or _GATE_COLOURS["sigma"], edgecolor=_GATE_COLOURS["line"]))
+    ax.text(x, y, text, ha="center", va="center", fontsize=11)
+    if label:
+        ax.text(x + 0.45, y - 0.38, label, ha="left", va="center", fontsize=10, style="italic")
+
+
+def _op_circle(ax, x, y, text):
+    from matplotlib.patches import Circle
+
+    ax.add_patch(Circle((x, y), 0.2, facecolor=_GATE_COLOURS["op"], edgecolor=_GATE_COLOURS["line"], zorder=3))
+    ax.text(x, y, text, ha="center", va="center", fontsize=11, zorder=4)
+
+
+def _arrow(ax, start, end, colour=None, width=1.4):
+    ax.annotate("", xy=end, xytext=start,
+                arrowprops=dict(arrowstyle="-|>", color=colour or _GATE_COLOURS["line"], lw=width, shrinkA=9, shrinkB=9))
+
+
+def _line(ax, points, colour=None, width=1.4):
+    xs, ys = zip(*points)
+    ax.plot(xs, ys, color=colour or _GATE_COLOURS["line"], lw=width, solid_capstyle="round")
+
+
+def plot_gate_diagram(cell="lstm", ax=None):
+    """Draw the gates of one LSTM or GRU step, in PyTorch's convention, and return the Axes.
+
+    LSTM (gate order i, f, g, o): the cell state runs along the top, touched only by an
+    elementwise product with the forget gate and a sum -- the "gradient highway"
+    (:math:`\\partial c_t / \\partial c_{t-1} = \\mathrm{diag}(f_t)`). GRU (gate order r, z, n): the
+    hidden state runs along the top and is interpolated, :math:`h_t = (1 - z) \\odot n + z \\odot h_{t-1}`,
+    with the reset gate inside the candidate, :math:`n = \\tanh(W_{in} x + b_{in} + r \\odot (W_{hn} h + b_{hn}))`.
+
+    Args:
+        cell: "lstm" or "gru".
+        ax: Axes to draw on (a new 7 x 3.6 inch figure if None).
+    """
+    if cell not in ("lstm", "gru"):
+        raise ValueError(f"cell must be one of 'lstm', 'gru', got {cell!r}")
+    ax = _axes(ax, figsize=(7, 3.6))
+    from matplotlib.patches import FancyBboxPatch
+
+    ax.add_patch(FancyBboxPatch((0.2, 0.15), 6.6, 3.6, boxstyle="round,pad=0.05", facecolor="#eef3fa",
+                                edgecolor="#8aa1c1", zorder=0))
+    top, bottom, gates = 3.3, 0.55, 1.45
+    highway = "#d62728"
+    if cell == "lstm":
+        # cell state: c_{t-1} -> (x f) -> (+ i*g) -> c_t
+        _line(ax, [(-0.4, top), (1.3, top)], highway, 2.6)
+        _op_circle(ax, 1.5, top, "×")
+        _line(ax, [(1.7, top), (3.1, top)], highway, 2.6)
+        _op_circle(ax, 3.3, top, "+")
+        _arrow(ax, (3.5, top), (7.4, top), highway, 2.6)
+        ax.text(-0.45, top + 0.22, "$c_{t-1}$", fontsize=12)
+        ax.text(7.0, top + 0.22, "$c_t$", fontsize=12)
+        # inputs: h_{t-1} along the bottom, x_t joining from below
+        _line(ax, [(-0.4, bottom), (5.1, bottom)])
+        ax.text(-0.45, bottom + 0.15, "$h_{t-1}$", fontsize=12)
+        _line(ax, [(0.8, -0.35), (0.8, bottom)])
+        ax.text(0.55, -0.55, "$x_t$", fontsize=12)
+        for x, text, label, colour in [(1.5, "σ", "f", None), (2.6, "σ", "i", None),
+                                        (3.7, "tanh", "g", _GATE_COLOURS["tanh"]), (5.1, "σ", "o", None)]:
+            _arrow(ax, (x, bottom), (x, gates))
+            _gate_box(ax, x, gates, text, label, colour)
+        _arrow(ax, (1.5, gates), (1.5, top))
+        _op_circle(ax, 3.3, 2.4, "×")
+        _arrow(ax, (2.6, gates), (3.3, 2.4))
+        _arrow(ax, (3.7, gates), (3.3, 2.4))
+        _arrow(ax, (3.3, 2.4), (3.3, top))
+        # output: h_t = o * tanh(c_t)
+        _arrow(ax, (5.9, top), (5.9, 2.45))
+        _gate_box(ax, 5.9, 2.35, "tanh", None, _GATE_COLOURS["tanh"])
+        _op_circle(ax, 5.9, gates, "×")
+        _arrow(ax, (5.9, 2.35), (5.9, gates))
+        _arrow(ax, (5.1, gates), (5.9, gates))
+        _line(ax, [(5.9, gates - 0.2), (5.9, bottom), (7.4, bottom)])
+        _arrow(ax, (6.3, bottom), (7.4, bottom))
+        ax.text(7.0, bottom + 0.15, "$h_t$", fontsize=12)
+        ax.set_title("LSTM cell (PyTorch gate order i, f, g, o)")
+    else:
+        # hidden state: h_{t-1} -> (x z) -> (+ (1-z)*n) -> h_t
+        _line(ax, [(-0.4, top), (1.4, top)], highway, 2.6)
+        _op_circle(ax, 1.6, top, "×")
+        _line(ax, [(1.8, top), (4.7, top)], highway, 2.6)
+        _op_circle(ax, 4.9, top, "+")
+        _arrow(ax, (5.1, top), (7.4, top), highway, 2.6)
+        ax.text(-0.45, top + 0.22, "$h_{t-1}$", fontsize=12)
+        ax.text(7.0, top + 0.22, "$h_t$", fontsize=12)
+        # h_{t-1} also feeds the gates from below, next to x_t
+        _line(ax, [(0.5, top), (0.5, bottom), (4.9, bottom)])
+        _line(ax, [(1.0, -0.35), (1.0, bottom)])
+        ax.text(0.75, -0.55, "$x_t$", fontsize=12)
+        _arrow(ax, (1.6, bottom), (1.6, gates))
+        _gate_box(ax, 1.6, gates, "σ", "z")
+        _arrow(ax, (1.6, gates), (1.6, top))
+        _arrow(ax, (2.8, bottom), (2.8, gates))
+        _gate_box(ax, 2.8, gates, "σ", "r")
+        # candidate: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)): r scales the recurrent part only
+        _op_circle(ax, 3.85, gates, "×")
+        _arrow(ax, (2.8, gates), (3.85, gates))
+        _arrow(ax, (3.85, bottom), (3.85, gates))
+        ax.text(3.85, gates + 0.32, "$r \\odot (W_{hn}h + b_{hn})$", fontsize=8, ha="center")
+        _arrow(ax, (3.85, gates), (4.9, gates))
+        _arrow(ax, (4.9, bottom), (4.9, gates))
+        _gate_box(ax, 4.9, gates, "tanh", "n", _GATE_COLOURS["tanh"])
+        _op_circle(ax, 2.9, 2.5, "1−")
+        _arrow(ax, (1.6, gates), (2.9, 2.5))
+        _op_circle(ax, 4.9, 2.5, "×")
+        _arrow(ax, (2.9, 2.5), (4.9, 2.5))
+        _arrow(ax, (4.9, gates), (4.9, 2.5))
+        _arrow(ax, (4.9, 2.5), (4.9, top))
+        ax.set_title("GRU cell (PyTorch gate order r, z, n)")
+    ax.set_xlim(-0.7, 7.7)
+    ax.set_ylim(-0.8, 4.0)
+    ax.set_aspect("equal")
+    ax.axis("off")
     return ax
