@@ -101,3 +101,24 @@ def test_prompts_cover_every_template_and_occupation():
     first = prompts[0]
     assert first["prompt"] == f"the {first['occupation']} said that"
     assert first["choices"] == {"female": "she", "male": "he"}
+
+
+def test_vocabulary_and_encoding_shift_by_one_word():
+    from rnnlib.data import BOS, IGNORE_INDEX, build_vocabulary, encode_sentences
+
+    corpus = make_bias_corpus(100, seed=0)
+    vocab = build_vocabulary(corpus, counterfactual_augment(corpus))
+    assert vocab[0] == BOS and {"she", "he", "his", "him", "her", "nurse"} <= set(vocab)
+    inputs, targets = encode_sentences(["the nurse lost her keys again", "the cook said that he would arrive soon"], vocab)
+    assert inputs.shape == targets.shape == (2, 8)
+    words = [vocab[i] for i in targets[0, :6]]
+    assert words == "the nurse lost her keys again".split()
+    assert list(targets[0, 6:]) == [IGNORE_INDEX, IGNORE_INDEX]
+    assert inputs[0, 0] == 0 and list(inputs[0, 1:6]) == list(targets[0, :5])
+    assert encode_sentences(["the nurse"], vocab, length=5)[0].shape == (1, 5)
+    with pytest.raises(ValueError, match="unknown words"):
+        encode_sentences(["the astronaut said"], vocab)
+    with pytest.raises(ValueError, match="length must be at least"):
+        encode_sentences(["the nurse lost her keys"], vocab, length=2)
+    with pytest.raises(TypeError, match="corpora must be one or more BiasCorpus"):
+        build_vocabulary(["the nurse"])

@@ -5,13 +5,17 @@ Each dataset has its own module; the public functions are re-exported here.
 
 from rnnlib.data.bias_corpus import (  # noqa: F401
     BIAS_TEMPLATES,
+    BOS,
+    IGNORE_INDEX,
     GENDER_SWAPS,
     OCCUPATION_FEMALE_SHARE,
     OCCUPATION_SHARE_SOURCE,
     PRONOUNS,
     BiasCorpus,
     bias_prompts,
+    build_vocabulary,
     counterfactual_augment,
+    encode_sentences,
     make_bias_corpus,
     skewed_share,
     swap_gender,

@@ -32,7 +32,14 @@ __all__ = [
     "bias_prompts",
     "counterfactual_augment",
     "swap_gender",
+    "BOS",
+    "IGNORE_INDEX",
+    "build_vocabulary",
+    "encode_sentences",
 ]
+
+BOS = "<s>"  # begins every sentence, so that the first word is predicted too
+IGNORE_INDEX = -100  # target id of padding, skipped by torch's cross_entropy
 
 OCCUPATION_SHARE_SOURCE = (
     "U.S. Bureau of Labor Statistics, Current Population Survey, Labor Force Statistics 2017 "
@@ -280,3 +287,46 @@ def counterfactual_augment(corpus):
         female_share={o: 0.5 for o in corpus.female_share},
         alpha=corpus.alpha,
     )
+
+
+def build_vocabulary(*corpora):
+    """Word list of one or more :class:`BiasCorpus`: :data:`BOS` first, then the words sorted."""
+    if not corpora or not all(isinstance(c, BiasCorpus) for c in corpora):
+        raise TypeError(f"corpora must be one or more BiasCorpus, got {[type(c).__name__ for c in corpora]}")
+    words = sorted({w for corpus in corpora for s in corpus.sentences for w in s.split(" ")})
+    return [BOS] + words
+
+
+def encode_sentences(sentences, vocabulary, length=None):
+    """Language-model inputs and targets for word-level training, padded to a common length.
+
+    Sentence :math:`w_1 \\dots w_n` becomes inputs :math:`(\\langle s\\rangle, w_1, \\dots, w_{n-1})` and
+    targets :math:`(w_1, \\dots, w_n)`; positions after the end hold input ``0`` and target
+    :data:`IGNORE_INDEX`.
+
+    Args:
+        sentences: list of space-separated sentences.
+        vocabulary: list of words (from :func:`build_vocabulary`).
+        length: padded length L; defaults to the longest sentence's word count.
+
+    Returns:
+        ``(inputs, targets)``: int64 arrays of shape ``(N, L)``.
+    """
+    index = {w: i for i, w in enumerate(vocabulary)}
+    rows = []
+    for s in sentences:
+        unknown = [w for w in s.split(" ") if w not in index]
+        if unknown:
+            raise ValueError(f"sentences must use words of the vocabulary, got unknown words {unknown} in {s!r}")
+        rows.append([index[w] for w in s.split(" ")])
+    longest = max((len(r) for r in rows), default=0)
+    length = longest if length is None else length
+    if length < longest:
+        raise ValueError(f"length must be at least the longest sentence ({longest} words), got {length}")
+    inputs = np.zeros((len(rows), length), dtype=np.int64)
+    targets = np.full((len(rows), length), IGNORE_INDEX, dtype=np.int64)
+    for i, r in enumerate(rows):
+        inputs[i, 0] = index[BOS]
+        inputs[i, 1 : len(r)] = r[:-1]
+        targets[i, : len(r)] = r
+    return inputs, targets
