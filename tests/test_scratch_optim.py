@@ -93,3 +93,7 @@ def test_optimizer_bad_input():
         optim.SGD().step({"W": [1.0]}, {"W": np.zeros(1)})
     with pytest.raises(ValueError, match="max_norm must be a number >= 0.0, got 'big'"):
         optim.clip_grad_norm({"W": np.zeros(2)}, "big")
+    with pytest.raises(TypeError, match=r"grads\['W'\] must be a NumPy array \(clipped in place\), got list"):
+        optim.clip_grad_value({"W": [7.0]}, 5)
+    with pytest.raises(TypeError, match=r"grads must be a dict of NumPy arrays, got ndarray"):
+        optim.clip_grad_norm(np.zeros(3), 1.0)

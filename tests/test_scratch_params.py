@@ -118,3 +118,6 @@ def test_init_params_bad_arguments():
     with pytest.raises(TypeError, match="rng must be a np.random.Generator.*got int"):
         init_params("rnn", 3, 4, 0)
     assert init_params("gru", 3, 4, rng, dtype=np.float32)["W_ih"].dtype == np.float32
+    # the cell module itself names the cell too
+    from rnnlib.scratch import lstm
+    assert init_params(lstm, 3, 4, rng)["W_hh"].shape == (16, 4)

@@ -14,11 +14,10 @@ from rnnlib.validate import check_integer, check_shape
 
 
 def sigmoid(x):
-    r"""Logistic function :math:`\sigma(x) = 1 / (1 + e^{-x})`, without overflow for large |x|."""
-    # exp(-|x|) <= 1 never overflows; sigma(x) = 1/(1+e) for x >= 0 and e/(1+e) for x < 0
-    e = np.exp(-np.abs(x))
-    s = 1 / (1 + e)
-    return np.where(x >= 0, s, e * s)
+    r"""Logistic function :math:`\sigma(x) = 1 / (1 + e^{-x})`, accurate for every x (as torch's)."""
+    # for x < -709, e^{-x} overflows to inf and 1 / (1 + inf) = 0, the correctly rounded value
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-x))
 
 
 def embedding_forward(ids, W):

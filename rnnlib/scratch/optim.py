@@ -148,6 +148,16 @@ class Adam:
             p -= step_size * m / denom
 
 
+def _check_grads(grads):
+    """Clipping works in place: grads must be a dict of floating-point NumPy arrays."""
+    if not isinstance(grads, dict):
+        raise TypeError(f"grads must be a dict of NumPy arrays, got {type(grads).__name__}")
+    for key, g in grads.items():
+        if not isinstance(g, np.ndarray):
+            raise TypeError(f"grads['{key}'] must be a NumPy array (clipped in place), got {type(g).__name__}")
+        check_float(f"grads['{key}']", g)
+
+
 def clip_grad_norm(grads, max_norm):
     r"""Rescale all gradients together so that their joint L2 norm is at most ``max_norm``.
 
@@ -156,8 +166,7 @@ def clip_grad_norm(grads, max_norm):
     exceeds max_norm each array is multiplied in place by max_norm / (total_norm + 1e-6).
     Returns the total norm before clipping (a float).
     """
-    if not isinstance(grads, dict):
-        raise TypeError(f"grads must be a dict of NumPy arrays, got {type(grads).__name__}")
+    _check_grads(grads)
     max_norm = _check_number("max_norm", max_norm)
     total_norm = float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in grads.values())))
     # torch: clip_coef = max_norm / (total_norm + 1e-6), clamped to at most 1
@@ -172,8 +181,7 @@ def clip_grad_value(grads, clip):
 
     Unlike :func:`clip_grad_norm`, this changes the gradient's direction.
     """
-    if not isinstance(grads, dict):
-        raise TypeError(f"grads must be a dict of NumPy arrays, got {type(grads).__name__}")
+    _check_grads(grads)
     clip = _check_number("clip", clip)
     for g in grads.values():
         np.clip(g, -clip, clip, out=g)
