@@ -8,23 +8,37 @@ from collections import defaultdict
 # committed outputs; everything else is seeded in the notebooks themselves.
 os.environ["PYTHONHASHSEED"] = "0"
 
-_notebook_seconds = defaultdict(float)
+
+class NotebookTimes:
+    """Sums the durations of nbval's cell items per notebook.
+
+    Registered as a plugin (not as hooks of this conftest, which pytest would call only for
+    items under tests/) so that it also sees the notebooks in chapters/.
+    """
+
+    def __init__(self):
+        self.seconds = defaultdict(float)
+
+    def pytest_runtest_logreport(self, report):
+        # One item per cell ("chapters/x.ipynb::Cell 3"); the first cell's set-up includes
+        # starting the kernel, so summing every phase gives the notebook's run time.
+        path = report.nodeid.split("::", 1)[0]
+        if path.endswith(".ipynb"):
+            self.seconds[path] += report.duration
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if self.seconds:
+            terminalreporter.section("notebook execution times")
+            for path, seconds in sorted(self.seconds.items()):
+                terminalreporter.write_line(f"{seconds:8.1f} s  {path}")
+            terminalreporter.write_line(f"{sum(self.seconds.values()):8.1f} s  total")
 
 
-def pytest_runtest_logreport(report):
-    # nbval reports one item per cell ("chapters/x.ipynb::Cell 3"); the first cell's set-up
-    # includes starting the kernel, so summing every phase gives the notebook's run time.
-    path = report.nodeid.split("::", 1)[0]
-    if path.endswith(".ipynb"):
-        _notebook_seconds[path] += report.duration
+def pytest_configure(config):
+    config.pluginmanager.register(NotebookTimes(), "notebook-times")
 
 
 def pytest_terminal_summary(terminalreporter):
-    if _notebook_seconds:
-        terminalreporter.section("notebook execution times")
-        for path, seconds in sorted(_notebook_seconds.items()):
-            terminalreporter.write_line(f"{seconds:8.1f} s  {path}")
-        terminalreporter.write_line(f"{sum(_notebook_seconds.values()):8.1f} s  total")
     skipped = terminalreporter.stats.get("skipped", [])
     if skipped:
         terminalreporter.section("skipped, and why")
