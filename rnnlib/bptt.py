@@ -69,6 +69,9 @@ def stream_windows(x, y, window):
 
 def _sequence_cross_entropy(outputs, targets):
     """Mean cross-entropy of logits (N, T, V) against targets (N, T), ignoring targets -100."""
+    if not bool((targets != -100).any()):
+        # a window with nothing to predict (e.g. before the first recall target): zero loss, not NaN
+        return outputs.sum() * 0.0
     return F.cross_entropy(outputs.flatten(0, 1), targets.flatten(), ignore_index=-100)
 
 

@@ -168,3 +168,21 @@ def test_checkpointing_cuts_peak_memory():
     assert peak_memory(checked)[1] < 0.3 * peak_memory(plain)[1]
     with pytest.raises(ValueError, match="segment_length"):
         checkpointed_forward(rnn, x, segment_length=0)
+
+
+def test_default_criterion_ignores_minus_100_and_windows_without_targets():
+    logits = torch.randn(2, 3, 4, requires_grad=True)
+    targets = torch.tensor([[1, -100, 2], [-100, 0, 3]])
+    expected = torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-100)
+
+    class PassThrough(torch.nn.Module):  # the outputs are the logits themselves
+        def forward(self, x, state):
+            return x, state
+
+    rnn = PassThrough()
+    loss = TruncatedBPTT()(rnn, (logits, targets, torch.tensor(0)))
+    assert loss.item() == pytest.approx(expected.item())
+    empty = TruncatedBPTT()(rnn, (logits, torch.full((2, 3), -100), torch.tensor(0)))
+    assert empty.item() == 0.0
+    empty.backward()
+    assert torch.equal(logits.grad, torch.zeros_like(logits))
