@@ -1,0 +1,10 @@
+"""rnnlib.nn: PyTorch modules written from tensor primitives, compatible with torch.nn.
+
+``RNN``, ``LSTM``, ``GRU`` and their cells have torch.nn's constructor arguments, state_dict
+keys and forward semantics (``batch_first`` defaults to True here); the attention modules
+return ``(context, weights)`` and take a padding mask.
+"""
+
+from rnnlib.nn.cells import GRUCell, LSTMCell, RNNCell
+from rnnlib.nn.recurrent import GRU, LSTM, RNN
+from rnnlib.nn.tagger import SequenceTagger  # noqa: E402,F401

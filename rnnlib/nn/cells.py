@@ -1,0 +1,479 @@
+"""Recurrent cells from tensor primitives: RNNCell, LSTMCell, GRUCell and their sequence kernels.
+
+The math of each cell lives in ONE place, a ``torch.autograd.Function`` that runs a whole
+sequence in one direction (time-major, ``(T, N, ·)``):
+
+* the forward pass is the textbook recurrence, one fused matrix product per step
+  (``h_{t-1} @ W_hh^T`` for all gates at once); the input projection ``x_t @ W_ih^T`` of every
+  step is computed before the loop, in one matrix product, by the caller;
+* the backward pass is written by hand (backpropagation through time). The per-step work is
+  only what truly depends on the previous step: the elementwise gate derivatives that do not
+  depend on the incoming gradient are computed for all steps at once before the loop, and the
+  weight gradient ``dW_hh = sum_t dgates_t^T h_{t-1}`` is ONE matrix product over all steps
+  after it. This is what makes these modules about as fast as torch's fused kernels on a CPU,
+  where autograd's per-step graph would be about twice as slow.
+
+The cell modules (``RNNCell``, ...) run the same kernels with T = 1, and ``rnnlib.nn.RNN`` /
+``LSTM`` / ``GRU`` run them over time, layers and directions. Parameter names, shapes, gate
+order (LSTM: i, f, g, o; GRU: r, z, n) and initialisation are those of ``torch.nn``.
+
+Every kernel has the same signature, so multi-layer and bidirectional code is written once::
+
+    hs, final_state = kernel(x, state, weight_ih, weight_hh, bias_ih, bias_hh, reverse)
+
+with ``x`` (T, N, D), ``state`` a tuple ``(h0,)`` or ``(h0, c0)`` of (N, H) tensors, ``hs``
+(T, N, H) the hidden state at every input position (for ``reverse=True`` the sequence is read
+from t = T-1 down to 0 and ``hs[t]`` is the state after reading ``x[t]``).
+"""
+
+import math
+
+import torch
+from torch import nn
+
+from rnnlib.validate import check_choice, check_float, check_positive_int, check_shape, format_shape
+
+__all__ = [
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
+    "rnn_sequence",
+    "lstm_sequence",
+    "gru_sequence",
+]
+
+
+# ----------------------------------------------------------------------------------------------
+# Helpers shared by the kernels
+
+
+def _input_projection(x, weight_ih, bias):
+    """``x @ W_ih^T + bias`` for all T steps in one matrix product: (T, N, D) -> (T, N, G*H)."""
+    T, N, D = x.shape
+    x2d = x.reshape(T * N, D)
+    xg = torch.mm(x2d, weight_ih.t()) if bias is None else torch.addmm(bias, x2d, weight_ih.t())
+    return xg.view(T, N, -1)
+
+
+def _buffers_slices(T, reverse):
+    """Index bookkeeping for a state buffer of length T + 1 that holds h_0 and every h_t.
+
+    Forward:  buf[0] = initial state, buf[t + 1] = state after step t.
+    Reverse:  buf[T] = initial state, buf[t]     = state after step t (t runs T-1 .. 0).
+    Returns (initial index, steps in processing order, step -> (prev index, new index),
+    slice of the outputs, slice of the "previous state" of every step).
+    """
+    if reverse:
+        return T, range(T - 1, -1, -1), (lambda t: (t + 1, t)), slice(0, T), slice(1, T + 1)
+    return 0, range(T), (lambda t: (t, t + 1)), slice(1, T + 1), slice(0, T)
+
+
+def _weight_grad(dgates, inputs):
+    """sum_t dgates_t^T @ inputs_t as ONE matrix product over all (T*N) rows: (G*H, K)."""
+    G = dgates.shape[-1]
+    K = inputs.shape[-1]
+    return torch.mm(dgates.reshape(-1, G).t(), inputs.reshape(-1, K))
+
+
+# ----------------------------------------------------------------------------------------------
+# Elman RNN: h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)
+
+
+class _RNNRecurrence(torch.autograd.Function):
+    """The recurrence of an Elman RNN over T steps, given the input projections ``xg``."""
+
+    @staticmethod
+    def forward(ctx, xg, h0, weight_hh, reverse, relu):
+        T, N, H = xg.shape
+        first, steps, index, out_slice, prev_slice = _buffers_slices(T, reverse)
+        hbuf = xg.new_empty(T + 1, N, H)
+        hbuf[first] = h0
+        weight_hh_t = weight_hh.t()
+        for t in steps:
+            prev, new = index(t)
+            # a_t = (x_t W_ih^T + b_ih + b_hh) + h_{t-1} W_hh^T
+            torch.addmm(xg[t], hbuf[prev], weight_hh_t, out=hbuf[new])
+            # h_t = tanh(a_t)   or   relu(a_t)
+            hbuf[new].relu_() if relu else hbuf[new].tanh_()
+        ctx.save_for_backward(hbuf, weight_hh)
+        ctx.reverse, ctx.relu = reverse, relu
+        return hbuf[out_slice]
+
+    @staticmethod
+    def backward(ctx, dhs):
+        hbuf, weight_hh = ctx.saved_tensors
+        T = hbuf.shape[0] - 1
+        _, steps, _, out_slice, prev_slice = _buffers_slices(T, ctx.reverse)
+        hs = hbuf[out_slice]
+        # dh_t/da_t for every step at once: relu' = [h > 0], tanh' = 1 - h^2
+        local = (hs > 0).to(hs.dtype) if ctx.relu else 1 - hs * hs
+        da = torch.empty_like(hs)
+        order = list(reversed(steps))
+        dh = dhs[order[0]]
+        for k, t in enumerate(order):
+            # dL/da_t = dL/dh_t * act'(a_t)
+            torch.mul(dh, local[t], out=da[t])
+            if k + 1 < len(order):
+                # dL/dh_{t-1} = (gradient from the output at t-1) + dL/da_t W_hh
+                dh = torch.addmm(dhs[order[k + 1]], da[t], weight_hh)
+        dh0 = torch.mm(da[order[-1]], weight_hh)
+        dweight_hh = _weight_grad(da, hbuf[prev_slice])
+        return da, dh0, dweight_hh, None, None
+
+
+def rnn_sequence(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False, nonlinearity="tanh"):
+    """Elman RNN over a time-major sequence ``x`` (T, N, D) from ``state = (h0,)``, h0 (N, H).
+
+    h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)  (or relu). Returns
+    ``(hs, (h_T,))`` with hs (T, N, H).
+    """
+    bias = None if bias_ih is None else bias_ih + bias_hh
+    # the input projection of every step in one matrix product, biases folded in
+    xg = _input_projection(x, weight_ih, bias)
+    hs = _RNNRecurrence.apply(xg, state[0], weight_hh, reverse, nonlinearity == "relu")
+    return hs, (hs[0] if reverse else hs[-1],)
+
+
+# ----------------------------------------------------------------------------------------------
+# LSTM (Hochreiter & Schmidhuber 1997, with a forget gate), gate order i, f, g, o
+
+
+class _LSTMRecurrence(torch.autograd.Function):
+    """The recurrence of an LSTM over T steps, given the input projections ``xg`` (T, N, 4H)."""
+
+    @staticmethod
+    def forward(ctx, xg, h0, c0, weight_hh, reverse):
+        T, N, G = xg.shape
+        H = G // 4
+        first, steps, index, out_slice, _ = _buffers_slices(T, reverse)
+        hbuf = xg.new_empty(T + 1, N, H)
+        cbuf = xg.new_empty(T + 1, N, H)
+        gates = xg.new_empty(T, N, G)  # activated i, f, g, o of every step
+        tanh_c = xg.new_empty(T, N, H)
+        hbuf[first] = h0
+        cbuf[first] = c0
+        weight_hh_t = weight_hh.t()
+        for t in steps:
+            prev, new = index(t)
+            a = gates[t]
+            # [a_i, a_f, a_g, a_o] = (x_t W_ih^T + b_ih + b_hh) + h_{t-1} W_hh^T   (all gates: one product)
+            torch.addmm(xg[t], hbuf[prev], weight_hh_t, out=a)
+            i, f, g, o = a.chunk(4, dim=1)
+            # i = sigmoid(a_i), f = sigmoid(a_f), g = tanh(a_g), o = sigmoid(a_o)
+            a[:, : 2 * H].sigmoid_()
+            g.tanh_()
+            o.sigmoid_()
+            # c_t = f * c_{t-1} + i * g
+            torch.mul(f, cbuf[prev], out=cbuf[new]).addcmul_(i, g)
+            # h_t = o * tanh(c_t)
+            torch.mul(o, torch.tanh(cbuf[new], out=tanh_c[t]), out=hbuf[new])
+        ctx.save_for_backward(hbuf, cbuf, gates, tanh_c, weight_hh)
+        ctx.reverse = reverse
+        return hbuf[out_slice], cbuf[0 if reverse else T]
+
+    @staticmethod
+    def backward(ctx, dhs, dc_last):
+        hbuf, cbuf, gates, tanh_c, weight_hh = ctx.saved_tensors
+        T, N, G = gates.shape
+        H = G // 4
+        _, steps, _, _, prev_slice = _buffers_slices(T, ctx.reverse)
+        i, f, g, o = gates.chunk(4, dim=2)
+        c_prev = cbuf[prev_slice]
+        # Everything that does not depend on the incoming gradient, for all steps at once:
+        #   dL/da_o = dL/dh_t * tanh(c_t) * o(1 - o)                          -> factor_o
+        #   dL/dc_t += dL/dh_t * o (1 - tanh(c_t)^2)                          -> factor_c
+        #   dL/d[a_i, a_f, a_g] = dL/dc_t * [g i(1-i), c_{t-1} f(1-f), i (1-g^2)]  -> factor_ifg
+        factor_o = tanh_c * o * (1 - o)
+        factor_c = o * (1 - tanh_c * tanh_c)
+        factor_ifg = torch.stack((g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g)), dim=2)
+        dgates = torch.empty_like(gates)
+        order = list(reversed(steps))
+        dh = dhs[order[0]]
+        dc = torch.zeros_like(dh) if dc_last is None else dc_last
+        for k, t in enumerate(order):
+            da = dgates[t]
+            # dL/da_o = dL/dh_t * factor_o
+            torch.mul(dh, factor_o[t], out=da[:, 3 * H :])
+            # dL/dc_t = (dL/dc_{t+1} * f_{t+1}) + dL/dh_t * factor_c
+            dc = torch.addcmul(dc, dh, factor_c[t])
+            # dL/d[a_i, a_f, a_g] = dL/dc_t * factor_ifg
+            torch.mul(factor_ifg[t], dc.unsqueeze(1), out=da.view(N, 4, H)[:, :3])
+            # dL/dc_{t-1} (its part through c_t = f * c_{t-1} + ...)
+            dc = dc * f[t]
+            if k + 1 < len(order):
+                # dL/dh_{t-1} = (gradient from the output at t-1) + dL/da_t W_hh
+                dh = torch.addmm(dhs[order[k + 1]], da, weight_hh)
+        dh0 = torch.mm(dgates[order[-1]], weight_hh)
+        dweight_hh = _weight_grad(dgates, hbuf[prev_slice])
+        return dgates, dh0, dc, dweight_hh, None
+
+
+def lstm_sequence(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False):
+    """LSTM over a time-major sequence ``x`` (T, N, D) from ``state = (h0, c0)``, each (N, H).
+
+    Gates (order i, f, g, o), with W = [W_i; W_f; W_g; W_o]::
+
+        i, f, o = sigmoid(x_t W_i^T + b_i + h_{t-1} U_i^T + c_i), ...
+        g       = tanh(x_t W_g^T + b_g + h_{t-1} U_g^T + c_g)
+        c_t     = f * c_{t-1} + i * g
+        h_t     = o * tanh(c_t)
+
+    Returns ``(hs, (h_T, c_T))`` with hs (T, N, H).
+    """
+    bias = None if bias_ih is None else bias_ih + bias_hh
+    xg = _input_projection(x, weight_ih, bias)
+    hs, c_last = _LSTMRecurrence.apply(xg, state[0], state[1], weight_hh, reverse)
+    return hs, (hs[0] if reverse else hs[-1], c_last)
+
+
+# ----------------------------------------------------------------------------------------------
+# GRU (Cho et al. 2014), gate order r, z, n, with PyTorch's candidate
+#   n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+
+
+class _GRURecurrence(torch.autograd.Function):
+    """The recurrence of a GRU over T steps, given the input projections ``xg`` (T, N, 3H)."""
+
+    @staticmethod
+    def forward(ctx, xg, h0, weight_hh, bias_hh, reverse):
+        T, N, G = xg.shape
+        H = G // 3
+        first, steps, index, out_slice, _ = _buffers_slices(T, reverse)
+        hbuf = xg.new_empty(T + 1, N, H)
+        hg = xg.new_empty(T, N, G)  # h_{t-1} W_hh^T + b_hh of every step
+        gates = xg.new_empty(T, N, G)  # r, z, n of every step
+        hbuf[first] = h0
+        weight_hh_t = weight_hh.t()
+        for t in steps:
+            prev, new = index(t)
+            # [u_r, u_z, u_n] = h_{t-1} W_hh^T + b_hh   (all gates: one product)
+            if bias_hh is None:
+                torch.mm(hbuf[prev], weight_hh_t, out=hg[t])
+            else:
+                torch.addmm(bias_hh, hbuf[prev], weight_hh_t, out=hg[t])
+            rz, n = gates[t, :, : 2 * H], gates[t, :, 2 * H :]
+            # r = sigmoid(x_t W_ir^T + b_ir + u_r),  z = sigmoid(x_t W_iz^T + b_iz + u_z)
+            torch.add(xg[t, :, : 2 * H], hg[t, :, : 2 * H], out=rz).sigmoid_()
+            # n = tanh(x_t W_in^T + b_in + r * u_n)
+            torch.addcmul(xg[t, :, 2 * H :], rz[:, :H], hg[t, :, 2 * H :], out=n).tanh_()
+            # h_t = (1 - z) * n + z * h_{t-1}
+            torch.lerp(n, hbuf[prev], rz[:, H:], out=hbuf[new])
+        ctx.save_for_backward(hbuf, hg, gates, weight_hh)
+        ctx.reverse = reverse
+        ctx.has_bias = bias_hh is not None
+        return hbuf[out_slice]
+
+    @staticmethod
+    def backward(ctx, dhs):
+        hbuf, hg, gates, weight_hh = ctx.saved_tensors
+        T, N, G = gates.shape
+        H = G // 3
+        _, steps, _, _, prev_slice = _buffers_slices(T, ctx.reverse)
+        r, z, n = gates.chunk(3, dim=2)
+        h_prev = hbuf[prev_slice]
+        # Everything that does not depend on the incoming gradient, for all steps at once:
+        #   dL/dn   = dL/dh_t (1 - z)            -> dL/d(pre-tanh n) = dL/dh_t * factor_n
+        #   dL/du   = dL/dh_t * [factor_n u_n r(1-r),  (h_{t-1} - n) z(1-z),  factor_n r]
+        # where u = h_{t-1} W_hh^T + b_hh (the hidden part of the gates).
+        factor_n = (1 - z) * (1 - n * n)
+        factor_u = torch.stack(
+            (factor_n * hg[:, :, 2 * H :] * r * (1 - r), (h_prev - n) * z * (1 - z), factor_n * r), dim=2
+        )
+        du = torch.empty_like(gates)  # dL/du_t, (T, N, 3H)
+        dh_all = torch.empty_like(n)  # dL/dh_t, (T, N, H)
+        order = list(reversed(steps))
+        dh_all[order[0]] = dhs[order[0]]
+        for k, t in enumerate(order):
+            dh = dh_all[t]
+            # dL/du_t = dL/dh_t * factor_u
+            torch.mul(factor_u[t], dh.unsqueeze(1), out=du[t].view(N, 3, H))
+            if k + 1 < len(order):
+                # dL/dh_{t-1} = (gradient from the output at t-1) + dL/dh_t z + dL/du_t W_hh
+                direct = torch.addcmul(dhs[order[k + 1]], dh, z[t])
+                torch.addmm(direct, du[t], weight_hh, out=dh_all[order[k + 1]])
+        t0 = order[-1]
+        dh0 = torch.addmm(dh_all[t0] * z[t0], du[t0], weight_hh)
+        # the input part of the gates: r and z share dL/du, n gets dL/dh_t * factor_n
+        dxg = torch.cat((du[:, :, : 2 * H], dh_all * factor_n), dim=2)
+        dweight_hh = _weight_grad(du, h_prev)
+        dbias_hh = du.sum(dim=(0, 1)) if ctx.has_bias else None
+        return dxg, dh0, dweight_hh, dbias_hh, None
+
+
+def gru_sequence(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False):
+    """GRU over a time-major sequence ``x`` (T, N, D) from ``state = (h0,)``, h0 (N, H).
+
+    Gates (order r, z, n)::
+
+        r   = sigmoid(x_t W_ir^T + b_ir + h_{t-1} W_hr^T + b_hr)
+        z   = sigmoid(x_t W_iz^T + b_iz + h_{t-1} W_hz^T + b_hz)
+        n   = tanh(x_t W_in^T + b_in + r * (h_{t-1} W_hn^T + b_hn))
+        h_t = (1 - z) * n + z * h_{t-1}
+
+    Returns ``(hs, (h_T,))`` with hs (T, N, H).
+    """
+    xg = _input_projection(x, weight_ih, bias_ih)
+    hs = _GRURecurrence.apply(xg, state[0], weight_hh, bias_hh, reverse)
+    return hs, (hs[0] if reverse else hs[-1],)
+
+
+# ----------------------------------------------------------------------------------------------
+# Options shared by the cells and the multi-layer modules
+
+
+def check_bool(name, value):
+    """Raise TypeError unless ``value`` is a bool (flags such as ``bias``, ``batch_first``)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return value
+
+
+class CellKind:
+    """What distinguishes RNN, LSTM and GRU for the code written once over any cell."""
+
+    def __init__(self, name, gate_count, state_names, kernel):
+        self.name = name
+        self.gate_count = gate_count  # G: weight_ih has G * hidden_size rows
+        self.state_names = state_names  # ("h",) or ("h", "c")
+        self.kernel = kernel  # rnn_sequence, lstm_sequence or gru_sequence
+
+
+RNN_KIND = CellKind("RNN", 1, ("h",), rnn_sequence)
+LSTM_KIND = CellKind("LSTM", 4, ("h", "c"), lstm_sequence)
+GRU_KIND = CellKind("GRU", 3, ("h",), gru_sequence)
+
+
+def check_state_tuple(kind, state, expected, note=""):
+    """Validate a user-given state (``h`` or ``(h, c)``) and return it as a tuple of tensors.
+
+    ``expected`` is the shape each tensor must have; ``note`` explains it in messages.
+    """
+    if len(kind.state_names) == 1:
+        if isinstance(state, (tuple, list)):
+            raise TypeError(
+                f"state must be a tensor h of shape {format_shape(expected)} for {kind.name}, "
+                f"got a {type(state).__name__} of length {len(state)}"
+            )
+        states = (state,)
+    else:
+        if not isinstance(state, (tuple, list)) or len(state) != 2:
+            got = f"a {type(state).__name__}" + (
+                f" of length {len(state)}" if isinstance(state, (tuple, list)) else ""
+            )
+            raise TypeError(f"state must be a tuple (h, c) for {kind.name}, each of shape {format_shape(expected)}, got {got}")
+        states = tuple(state)
+    for name, s in zip(kind.state_names, states):
+        label = "state" if len(states) == 1 else f"state[{kind.state_names.index(name)}] ({name})"
+        if not isinstance(s, torch.Tensor):
+            raise TypeError(f"{label} must be a tensor of shape {format_shape(expected)}, got {type(s).__name__}")
+        check_shape(label, s, expected, note)
+    return states
+
+
+def check_input_tensor(name, x, weight):
+    """x must be a floating tensor with the dtype and device of the module's parameters."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    check_float(name, x)
+    if x.dtype != weight.dtype:
+        raise TypeError(f"{name} must have the same dtype as the parameters ({weight.dtype}), got {x.dtype}")
+    if x.device != weight.device:
+        raise ValueError(f"{name} must be on the parameters' device ({weight.device}), got {x.device}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Cell modules: one step, same API as torch.nn.RNNCell / LSTMCell / GRUCell
+
+
+class _CellBase(nn.Module):
+    kind = None
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.input_size = check_positive_int("input_size", input_size)
+        self.hidden_size = check_positive_int("hidden_size", hidden_size)
+        self.bias = check_bool("bias", bias)
+        G = self.kind.gate_count * self.hidden_size
+        factory = {"device": device, "dtype": dtype}
+        self.weight_ih = nn.Parameter(torch.empty(G, self.input_size, **factory))
+        self.weight_hh = nn.Parameter(torch.empty(G, self.hidden_size, **factory))
+        if bias:
+            self.bias_ih = nn.Parameter(torch.empty(G, **factory))
+            self.bias_hh = nn.Parameter(torch.empty(G, **factory))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """PyTorch's default: every parameter ~ U(-1/sqrt(H), 1/sqrt(H)), in registration order."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for weight in self.parameters():
+            nn.init.uniform_(weight, -bound, bound)
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if not self.bias:
+            s += ", bias=False"
+        return s
+
+    def _kernel_kwargs(self):
+        return {}
+
+    def forward(self, x, state=None):
+        """One step. x (N, D); state h (N, H) (or (h, c) for LSTMCell), zeros when None.
+
+        Returns the next state: h' (N, H), or (h', c') for LSTMCell.
+        """
+        check_input_tensor("x", x, self.weight_ih)
+        check_shape("x", x, ("N", self.input_size))
+        N = x.shape[0]
+        if state is None:
+            zeros = x.new_zeros(N, self.hidden_size)
+            states = tuple(zeros for _ in self.kind.state_names)
+        else:
+            states = check_state_tuple(self.kind, state, (N, self.hidden_size), note=f"(N = {N} from x)")
+            for s in states:
+                check_input_tensor("state", s, self.weight_ih)
+        _, new_state = self.kind.kernel(
+            x.unsqueeze(0), states, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, **self._kernel_kwargs()
+        )
+        return new_state if len(new_state) == 2 else new_state[0]
+
+
+class RNNCell(_CellBase):
+    """Elman cell: h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh), act = tanh or relu.
+
+    Same parameters and call as ``torch.nn.RNNCell``: x (N, D), h (N, H) -> h' (N, H).
+    """
+
+    kind = RNN_KIND
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None):
+        self.nonlinearity = check_choice("nonlinearity", nonlinearity, ("tanh", "relu"))
+        super().__init__(input_size, hidden_size, bias, device=device, dtype=dtype)
+
+    def extra_repr(self):
+        s = super().extra_repr()
+        return s if self.nonlinearity == "tanh" else s + f", nonlinearity={self.nonlinearity!r}"
+
+    def _kernel_kwargs(self):
+        return {"nonlinearity": self.nonlinearity}
+
+
+class LSTMCell(_CellBase):
+    """LSTM cell (gate order i, f, g, o); same parameters and call as ``torch.nn.LSTMCell``.
+
+    x (N, D), state (h, c) each (N, H) -> (h', c'), with c' = f*c + i*g, h' = o*tanh(c').
+    """
+
+    kind = LSTM_KIND
+
+
+class GRUCell(_CellBase):
+    """GRU cell (gate order r, z, n); same parameters and call as ``torch.nn.GRUCell``.
+
+    x (N, D), h (N, H) -> h' = (1 - z)*n + z*h, with n = tanh(W_in x + b_in + r*(W_hn h + b_hn)).
+    """
+
+    kind = GRU_KIND
