@@ -49,3 +49,13 @@ from rnnlib.data.text import (  # noqa: F401
     shakespeare_play_names,
     split_text,
 )
+from rnnlib.data.reversal import (  # noqa: F401
+    BOS_ID,
+    EOS_ID,
+    PAD_ID,
+    Seq2SeqBatches,
+    TokenVocab,
+    pad_sequences,
+    reversal_pairs,
+    reversal_splits,
+)
