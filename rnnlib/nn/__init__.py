@@ -5,6 +5,7 @@ keys and forward semantics (``batch_first`` defaults to True here); the attentio
 return ``(context, weights)`` and take a padding mask.
 """
 
+from rnnlib.nn.attention import AdditiveAttention, DotProductAttention
 from rnnlib.nn.cells import GRUCell, LSTMCell, RNNCell
 from rnnlib.nn.recurrent import GRU, LSTM, RNN
 from rnnlib.nn.tagger import SequenceTagger  # noqa: E402,F401
