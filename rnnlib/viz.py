@@ -6,7 +6,7 @@ Append new shared plots here; a plot used by one chapter only stays in that chap
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["plot_history", "plot_heatmap", "plot_gate_diagram"]
+__all__ = ["plot_history", "plot_heatmap", "plot_gate_diagram", "draw_unrolled_rnn"]
 
 
 def _axes(ax, figsize=(6, 3.5)):
@@ -175,6 +175,76 @@ def plot_gate_diagram(cell="lstm", ax=None):
         ax.set_title("GRU cell (PyTorch gate order r, z, n)")
     ax.set_xlim(-0.7, 7.7)
     ax.set_ylim(-0.8, 4.0)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax
+
+
+# ----------------------------------------------------------------------------------------------
+# The recurrence, folded and unrolled in time (chapter 1).
+
+
+def _node(ax, x, y, text, colour, width=0.8, height=0.5):
+    from matplotlib.patches import FancyBboxPatch
+
+    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height, boxstyle="round,pad=0.05",
+                                facecolor=colour, edgecolor=_GATE_COLOURS["line"], zorder=2))
+    ax.text(x, y, text, ha="center", va="center", fontsize=12, zorder=3)
+
+
+def draw_unrolled_rnn(steps=4, ax=None, outputs=True):
+    """Draw an RNN folded (a cell with a loop) and unrolled over ``steps`` time steps; return the Axes.
+
+    Every copy of the cell computes :math:`h_t = \\tanh(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})`
+    with the *same* weights, which the labels on the arrows show: one :math:`W_{ih}` on every
+    input arrow, one :math:`W_{hh}` on every recurrent arrow (parameter sharing).
+
+    Args:
+        steps: number of time steps drawn unrolled (1 to 8).
+        ax: Axes to draw on (a new figure if None).
+        outputs: also draw the outputs :math:`y_t` read from each :math:`h_t`.
+    """
+    from rnnlib.validate import check_positive_int
+
+    check_positive_int("steps", steps)
+    if steps > 8:
+        raise ValueError(f"steps must be at most 8 to stay readable, got {steps}")
+    ax = _axes(ax, figsize=(2.0 + 1.45 * (steps + 2), 3.4 if outputs else 2.6))
+    hidden, data, out = "#9dd866", "#dddddd", "#f6c85f"
+    top = 2.0 if outputs else 1.0
+
+    def arrow(start, end, **style):
+        ax.annotate("", xy=end, xytext=start, zorder=1, arrowprops=dict(
+            arrowstyle="-|>", lw=1.4, color=_GATE_COLOURS["line"], shrinkA=1, shrinkB=1, **style))
+
+    # folded: one cell whose output loops back into itself
+    _node(ax, 0, 1, "$h$", hidden)
+    _node(ax, 0, 0, "$x_t$", data)
+    arrow((0, 0.3), (0, 0.7))
+    ax.text(0.08, 0.5, "$W_{ih}$", fontsize=9, va="center")
+    arrow((0.45, 1.18), (0.45, 0.82), connectionstyle="arc3,rad=-1.6")
+    ax.text(0.88, 1.0, "$W_{hh}$", fontsize=9, va="center")
+    if outputs:
+        _node(ax, 0, 2, "$y_t$", out)
+        arrow((0, 1.3), (0, 1.7))
+    ax.text(1.55, 1, "=", fontsize=22, ha="center", va="center")
+
+    # unrolled: h_0 -> h_1 -> ... -> h_T, the same W_ih and W_hh at every step
+    x0 = 2.45
+    _node(ax, x0, 1, "$h_0$", "#ffffff")
+    for t in range(1, steps + 1):
+        x = x0 + 1.45 * t
+        _node(ax, x, 1, f"$h_{t}$", hidden)
+        _node(ax, x, 0, f"$x_{t}$", data)
+        arrow((x, 0.3), (x, 0.7))
+        ax.text(x + 0.08, 0.5, "$W_{ih}$", fontsize=9, va="center")
+        arrow((x - 1.0, 1), (x - 0.45, 1))
+        ax.text(x - 0.72, 1.1, "$W_{hh}$", fontsize=9, ha="center")
+        if outputs:
+            _node(ax, x, 2, f"$y_{t}$", out)
+            arrow((x, 1.3), (x, 1.7))
+    ax.set_xlim(-0.6, x0 + 1.45 * steps + 0.6)
+    ax.set_ylim(-0.45, top + 0.45)
     ax.set_aspect("equal")
     ax.axis("off")
     return ax
