@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rnnlib.nn.recurrent import GRU, LSTM, RNN
 from rnnlib.validate import (
     check_choice,
     check_float,
@@ -38,15 +39,18 @@ CELLS = ("rnn", "lstm", "gru")
 
 
 def recurrent_layer(cell, input_size, hidden_size, num_layers=1, dropout=0.0, nonlinearity="tanh"):
-    """A batch-first recurrent layer of the given ``cell`` ("rnn", "lstm" or "gru").
+    """A batch-first recurrent layer of the given ``cell`` ("rnn", "lstm" or "gru"): rnnlib.nn's.
 
-    ``nonlinearity`` ("tanh" or "relu") applies to the vanilla RNN only.
+    ``nonlinearity`` ("tanh" or "relu") applies to the vanilla RNN only. The layers are
+    :class:`rnnlib.nn.RNN`, :class:`~rnnlib.nn.LSTM` and :class:`~rnnlib.nn.GRU`, written from
+    tensor primitives with torch.nn's parameters, so a model's ``state_dict`` also loads into the
+    same model built on ``torch.nn``.
     """
     check_choice("cell", cell, CELLS)
     check_choice("nonlinearity", nonlinearity, ("tanh", "relu"))
     if cell != "rnn" and nonlinearity != "tanh":
         raise ValueError(f"nonlinearity applies to cell='rnn' only, got nonlinearity={nonlinearity!r} with cell={cell!r}")
-    layer_class = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell]
+    layer_class = {"rnn": RNN, "lstm": LSTM, "gru": GRU}[cell]
     options = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
     # dropout acts between stacked layers only (torch warns when it is set with one layer)
     return layer_class(
