@@ -8,7 +8,15 @@ import math
 
 import numpy as np
 
-__all__ = ["perplexity", "bits_per_token", "accuracy", "bias_scores", "bias_amplification"]
+__all__ = [
+    "perplexity",
+    "bits_per_token",
+    "accuracy",
+    "bias_scores",
+    "bias_amplification",
+    "corpus_bleu",
+    "caption_semantic_scores",
+]
 
 
 def perplexity(mean_nll):
@@ -126,3 +134,82 @@ def _count_table(name, counts):
     if not np.all(np.isfinite(table)) or np.any(table < 0):
         raise ValueError(f"{name} must hold finite non-negative counts, got {table.tolist()}")
     return table
+
+
+def corpus_bleu(hypotheses, references):
+    """Corpus BLEU-4 (Papineni et al. 2002) with sacrebleu's standard settings (Post 2018), 0..100.
+
+    BLEU = BP * exp(sum_{n=1..4} log(p_n) / 4), p_n the clipped n-gram precisions over the whole
+    corpus, BP = min(1, exp(1 - r / c)) the brevity penalty (r, c the reference and hypothesis
+    lengths). ``hypotheses``: N strings (or word lists); ``references``: N strings (one reference
+    each) or N lists of strings (several references each, the same number for every hypothesis).
+    """
+    import sacrebleu
+
+    def as_text(x):
+        return x if isinstance(x, str) else " ".join(x)
+
+    hypotheses = [as_text(h) for h in hypotheses]
+    if len(references) != len(hypotheses):
+        raise ValueError(f"references must hold one entry per hypothesis ({len(hypotheses)}), got {len(references)}")
+    if not hypotheses:
+        raise ValueError("hypotheses must not be empty, got 0 hypotheses")
+    if all(isinstance(r, str) for r in references):
+        streams = [[as_text(r) for r in references]]
+    else:
+        counts = {len(r) for r in references}
+        if len(counts) != 1:
+            raise ValueError(f"references must give every hypothesis the same number of references, got {sorted(counts)}")
+        streams = [[as_text(r[k]) for r in references] for k in range(counts.pop())]
+    return float(sacrebleu.corpus_bleu(hypotheses, streams).score)
+
+
+def caption_semantic_scores(captions, scenes):
+    """Parse each caption back into objects and relations and compare them with its scene.
+
+    ``captions``: N strings or word lists in the scene grammar of :mod:`rnnlib.data.scenes`
+    (``a <size> <colour> <shape>`` groups joined by ``left of``); ``scenes``: N lists of the true
+    objects, left to right, each a ``(size, colour, shape)`` triple or a
+    :class:`~rnnlib.data.scenes.SceneObject`. Counted over the whole corpus (micro-averaged):
+
+    - objects: a named object matches a true object with the same size, colour and shape
+      (multisets: each true object matches once); precision = matches / objects named,
+      recall = matches / true objects, F1 = 2PR / (P + R);
+    - relation accuracy: the fraction of the true relations "A left of B" (A, B neighbours, as
+      attribute triples) that the caption states;
+    - exact: the fraction of captions that name exactly the true objects in the true order;
+    - well_formed: the fraction of captions that parse without stray words.
+
+    Returns a dict of floats with those six keys.
+    """
+    from collections import Counter
+
+    from rnnlib.data.scenes import parse_caption
+
+    if len(captions) != len(scenes):
+        raise ValueError(f"scenes must hold one scene per caption ({len(captions)}), got {len(scenes)}")
+    if not captions:
+        raise ValueError("captions must not be empty, got 0 captions")
+    named = true = matched = true_relations = matched_relations = exact = well_formed = 0
+    for caption, scene in zip(captions, scenes):
+        truth = [tuple(o.attributes) if hasattr(o, "attributes") else tuple(o) for o in scene]
+        predicted, ok = parse_caption(caption)
+        named += len(predicted)
+        true += len(truth)
+        matched += sum((Counter(predicted) & Counter(truth)).values())
+        relations = Counter(zip(truth, truth[1:]))
+        true_relations += sum(relations.values())
+        matched_relations += sum((Counter(zip(predicted, predicted[1:])) & relations).values())
+        exact += predicted == truth and ok
+        well_formed += ok
+    precision = matched / named if named else 0.0
+    recall = matched / true if true else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "object_precision": precision,
+        "object_recall": recall,
+        "object_f1": f1,
+        "relation_accuracy": matched_relations / true_relations if true_relations else float("nan"),
+        "exact": exact / len(captions),
+        "well_formed": well_formed / len(captions),
+    }

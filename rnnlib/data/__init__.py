@@ -59,3 +59,14 @@ from rnnlib.data.reversal import (  # noqa: F401
     reversal_pairs,
     reversal_splits,
 )
+from rnnlib.data.scenes import (  # noqa: F401
+    WITHHELD_PAIRS,
+    SceneObject,
+    SceneSet,
+    WordVocab,
+    make_scenes,
+    parse_caption,
+    render_scene,
+    scene_splits,
+    scene_vocab,
+)
