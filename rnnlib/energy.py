@@ -1,8 +1,8 @@
 """What training costs: FLOPs per token, time per token, energy and CO2 estimates.
 
 FLOPs are counted as :class:`torch.utils.flop_counter.FlopCounterMode` counts them: the
-matrix products only (``mm``, ``addmm``, ``bmm``, attention kernels), two FLOPs per
-multiply-add; element-wise work (gates, ``tanh``, softmax, bias additions) is not counted,
+matrix-matrix products only (``mm``, ``addmm``, ``bmm``, attention kernels), two FLOPs per
+multiply-add (matrix-vector products, ``mv``, are not counted either); element-wise work (gates, ``tanh``, softmax, bias additions) is not counted,
 because for any but tiny sizes it is a small fraction and it is memory-bound rather than
 FLOP-bound. With that convention the analytic formulas here equal the counted values exactly
 (``tests/test_energy.py`` asserts it for ``torch.nn`` and ``rnnlib.nn`` modules).
@@ -37,6 +37,7 @@ __all__ = [
     "dot_product_attention_flops",
     "additive_attention_flops",
     "count_flops",
+    "CLOCKS",
     "measure_seconds",
     "time_per_token",
     "fit_power_law",
@@ -126,6 +127,9 @@ def additive_attention_flops(query_len, key_len, query_dim, key_dim, attention_d
     projecting the queries costs :math:`2 T_q d_q A`, the keys :math:`2 T_k d_k A` (once per
     sequence), scoring every pair with :math:`v` costs :math:`2 T_q T_k A` and the weighted sum
     :math:`2 T_q T_k d_v` (values default to the keys).
+
+    ``FlopCounterMode`` does not count matrix-*vector* products (``u @ v`` becomes ``aten.mv``),
+    so on ``rnnlib.nn.AdditiveAttention`` it counts :math:`2 T_q T_k A` fewer FLOPs than this.
     """
     for name, value in (
         ("query_len", query_len),
@@ -168,32 +172,40 @@ def _synchronize():
         torch.cuda.synchronize()
 
 
-def measure_seconds(fn, repeats=5, warmup=1):
-    """Median wall-clock seconds of ``fn()`` over ``repeats`` runs, after ``warmup`` runs.
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
-    The median resists the outliers of a shared machine; CUDA work is synchronised before
-    each clock reading so that asynchronous kernels are timed, not just launched.
+
+def measure_seconds(fn, repeats=5, warmup=1, clock="wall"):
+    """Median seconds of ``fn()`` over ``repeats`` runs, after ``warmup`` runs.
+
+    ``clock="wall"`` reads wall-clock time (what a user waits; CUDA work is synchronised before
+    each reading so that asynchronous kernels are timed, not just launched). ``clock="cpu"``
+    reads the CPU time of this process, summed over its threads: on a machine shared with
+    other jobs it counts only the work done for ``fn`` (not the time spent waiting for a core),
+    and it is what CPU energy is proportional to. The median resists outliers.
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
     check_positive_int("repeats", repeats)
     check_positive_int("warmup", warmup, allow_zero=True)
+    check_choice("clock", clock, tuple(CLOCKS))
+    read = CLOCKS[clock]
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeats):
         _synchronize()
-        start = time.perf_counter()
+        start = read()
         fn()
         _synchronize()
-        times.append(time.perf_counter() - start)
+        times.append(read() - start)
     return statistics.median(times)
 
 
-def time_per_token(fn, tokens, repeats=5, warmup=1):
+def time_per_token(fn, tokens, repeats=5, warmup=1, clock="wall"):
     """Median seconds per token: :func:`measure_seconds` of ``fn`` divided by ``tokens`` (N*T)."""
     check_positive_int("tokens", tokens)
-    return measure_seconds(fn, repeats=repeats, warmup=warmup) / tokens
+    return measure_seconds(fn, repeats=repeats, warmup=warmup, clock=clock) / tokens
 
 
 def fit_power_law(x, y):
@@ -243,7 +255,9 @@ class EnergyEstimate:
         seconds: wall-clock duration of the tracked call.
         energy_kwh: estimated energy (CPU + RAM + GPU), before any PUE.
         emissions_kg: estimated CO2-equivalent for the grid of ``country_iso_code``.
-        cpu_watts, ram_watts, gpu_watts: the average power codecarbon assumed or read.
+        cpu_watts: the average CPU power codecarbon assumed (or read from RAPL).
+        ram_watts: the average RAM power it assumed.
+        gpu_watts: the average GPU power it read from NVML (0 without a GPU).
         country_iso_code: whose electricity mix was used.
     """
 
@@ -312,7 +326,17 @@ def track_emissions(fn, *args, country_iso_code="USA", **kwargs):
 
 @dataclass
 class Receipt:
-    """The compute receipt of one training run (see :class:`ComputeReceipt`)."""
+    """The compute receipt of one training run (see :class:`ComputeReceipt`); ``str()`` formats it.
+
+    Attributes:
+        wall_seconds: wall-clock time of the run.
+        examples: examples seen.
+        flops: estimated training FLOPs, or None.
+        energy_kwh: estimated energy with PUE, or None.
+        co2_lbs: estimated CO2-equivalent in pounds (``co2_kg`` in kilograms), or None.
+        power_watts: the assumed average power, or None.
+        pue: the power usage effectiveness used, or None.
+    """
 
     wall_seconds: float
     examples: int
@@ -324,6 +348,7 @@ class Receipt:
 
     @property
     def co2_kg(self):
+        """Estimated CO2-equivalent in kilograms, or None."""
         return None if self.co2_lbs is None else self.co2_lbs * KG_PER_LB
 
     def __str__(self):

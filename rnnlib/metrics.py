@@ -90,8 +90,9 @@ def bias_amplification(train_counts, predicted_counts):
     than the training data, 0 that they reproduce it, negative that they are less skewed.
 
     Args:
-        train_counts, predicted_counts: ``(O, G)`` arrays or ``{item: {gender: count}}`` dicts
-            with the same items and genders (see :func:`bias_scores`).
+        train_counts: ``(O, G)`` array or ``{item: {gender: count}}`` dict of the training data
+            (see :func:`bias_scores`).
+        predicted_counts: the same for the model's predictions, with the same items and genders.
 
     Returns:
         the amplification, a float.

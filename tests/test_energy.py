@@ -6,8 +6,10 @@ import os
 import pytest
 import torch
 
+import rnnlib.nn
 from rnnlib.energy import (
     ComputeReceipt,
+    additive_attention_flops,
     count_flops,
     dot_product_attention_flops,
     fit_power_law,
@@ -28,7 +30,7 @@ CELLS = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM"}
 @pytest.mark.parametrize("library", ["torch.nn", "rnnlib.nn"])
 @pytest.mark.parametrize("num_layers,bidirectional", [(1, False), (2, False), (2, True)])
 def test_recurrent_flops_equal_flop_counter(cell, library, num_layers, bidirectional):
-    library = pytest.importorskip(library)
+    library = {"torch.nn": torch.nn, "rnnlib.nn": rnnlib.nn}[library]
     N, T, D, H = 3, 5, 7, 11
     torch.manual_seed(0)
     module = getattr(library, CELLS[cell])(D, H, num_layers=num_layers, batch_first=True, bidirectional=bidirectional)
@@ -49,7 +51,7 @@ def test_recurrent_flops_hand_computed():
 
 def test_training_step_is_about_three_forwards():
     D, H, N, T = 6, 8, 4, 7
-    module = pytest.importorskip("rnnlib.nn").LSTM(D, H)
+    module = rnnlib.nn.LSTM(D, H)
     x = torch.randn(N, T, D, requires_grad=True)
     counted = count_flops(lambda: module(x)[0].sum().backward())
     assert counted == 3 * N * T * recurrent_flops_per_token("lstm", D, H)
@@ -182,3 +184,16 @@ def test_receipt_energy_matches_strubell_formula():
     receipt = ComputeReceipt(power_watts=1415.78)(type("H", (), {"wall_seconds": 12 * 3600.0, "examples": 1})())
     assert round(receipt.energy_kwh) == 27 and round(receipt.co2_lbs) == 26
     assert math.isclose(receipt.energy_kwh, strubell_energy_kwh(12, cpu_watts=1415.78))
+
+
+def test_rnnlib_attention_modules_flops():
+    N, Tq, S, d, A = 2, 3, 5, 6, 7
+    q, keys = torch.randn(N, Tq, d), torch.randn(N, S, d)
+    assert count_flops(rnnlib.nn.DotProductAttention(), q, keys) == N * dot_product_attention_flops(Tq, S, d)
+    additive = rnnlib.nn.AdditiveAttention(4, d, A)
+    counted = count_flops(additive, torch.randn(N, Tq, 4), keys)
+    # FlopCounterMode skips the matrix-vector product u @ v of the scores: 2 Tq S A per sequence
+    assert counted == N * (additive_attention_flops(Tq, S, 4, d, A) - 2 * Tq * S * A)
+    # hand count: projections 2*A*(Tq*4 + S*d) = 2*7*(12 + 30) = 588, v-scores 2*3*5*7 = 210,
+    # weighted sum 2*3*5*6 = 180
+    assert additive_attention_flops(Tq, S, 4, d, A) == 588 + 210 + 180
