@@ -11,3 +11,4 @@ from rnnlib.exercises.scaling import check_average_gradients  # noqa: E402,F401
 from rnnlib.exercises.bias import check_bias_amplification  # noqa: E402,F401
 from rnnlib.exercises.clipping import check_clip_grad_norm  # noqa: E402,F401
 from rnnlib.exercises.attention import check_attention  # noqa: E402,F401
+from rnnlib.exercises.bidirectional import check_bidirectional_forward  # noqa: E402,F401
