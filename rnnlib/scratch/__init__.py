@@ -9,7 +9,8 @@ Never imports torch (``params_from_torch`` only calls methods of the tensors it 
 - ``gradcheck``: ``numerical_gradient``, ``rel_error``, ``check_gradients``;
 - ``optim``: ``SGD``, ``Adagrad``, ``Adam``, ``clip_grad_norm``, ``clip_grad_value``;
 - ``wrappers``: ``bidirectional_*`` and ``stacked_*`` over any cell;
-- ``attention``: additive and dot-product attention with a padding mask.
+- ``attention``: additive and dot-product attention with a padding mask;
+- ``captioning``: a captioning model (features -> h_0, embedding, RNN, masked softmax) and its loss.
 """
 
 from rnnlib.scratch import attention, gradcheck, gru, layers, lstm, optim, params, rnn, wrappers
@@ -32,3 +33,11 @@ from rnnlib.scratch.layers import (
 from rnnlib.scratch.optim import SGD, Adagrad, Adam, clip_grad_norm, clip_grad_value
 from rnnlib.scratch.params import init_params, params_from_torch, params_to_torch, stacked_params_from_torch
 from rnnlib.scratch.wrappers import bidirectional_backward, bidirectional_forward, stacked_backward, stacked_forward
+from rnnlib.scratch import captioning  # noqa: E402
+from rnnlib.scratch.captioning import (  # noqa: E402,F401
+    captioning_greedy,
+    captioning_loss,
+    captioning_loss_backward,
+    captioning_loss_forward,
+    init_captioning_params,
+)
