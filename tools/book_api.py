@@ -12,6 +12,9 @@ pages). ``:exclude-members:`` is passed on to every ``automodule``. A module add
 package therefore appears in the book without editing any page, and `make book` fails (-W -n) on
 any warning from its docstrings.
 
+A reference to a public re-export, such as ``:class:`rnnlib.nn.LSTM```, resolves to the object's
+documentation in the module that defines it (``rnnlib.nn.recurrent.LSTM``).
+
 Constants that a module exports in ``__all__`` are listed even without a ``#:`` doc comment (which
 automodule requires), so that references such as ``:data:`BIAS_TEMPLATES``` resolve. Other
 undocumented members are left out: class attributes in particular are described by their class
@@ -111,6 +114,39 @@ class AutomodulesDirective(SphinxDirective):
         return result
 
 
+def canonical_name(target):
+    """``rnnlib.nn.LSTM`` -> ``rnnlib.nn.recurrent.LSTM``: where a re-exported object is defined."""
+    parts = target.split(".")
+    if parts[0] != "rnnlib":
+        return None
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        try:
+            for attribute in parts[split:]:
+                obj = getattr(obj, attribute)
+        except AttributeError:
+            return None
+        module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+        return f"{module}.{qualname}" if module and qualname else None
+    return None
+
+
+def resolve_reexports(app, env, node, contnode):
+    """missing-reference: resolve a public re-export (``rnnlib.nn.LSTM``) to its documented definition."""
+    if node.get("refdomain") != "py":
+        return None
+    target = node["reftarget"]
+    canonical = canonical_name(target)
+    if canonical is None or canonical == target:
+        return None
+    domain = env.get_domain("py")
+    return domain.resolve_xref(env, node["refdoc"], app.builder, node["reftype"], canonical, node, contnode)
+
+
 def setup(app):
     app.add_directive("rnnlib-automodules", AutomodulesDirective)
+    app.connect("missing-reference", resolve_reexports)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
