@@ -1,0 +1,308 @@
+r"""Image captioning: a small CNN encoder and an LSTM decoder, with or without visual attention.
+
+The encoder turns an image (N, 3, H, W) into a grid of feature vectors
+:math:`a = (a_1, \dots, a_S)`, :math:`a_s \in \mathbb{R}^C`, returned as (N, S, C) with
+S = (H/8)(W/8). Two decoders read it:
+
+* ``attention=True`` -- *show, attend and tell* (Xu et al. 2015, soft attention): at every step
+  the decoder looks at the grid again,
+
+  .. math::
+
+      e_{ts} = v^\top \tanh(W_q h_{t-1} + W_k a_s), \quad
+      \alpha_t = \mathrm{softmax}_s(e_t), \quad z_t = \sum_s \alpha_{ts} a_s,
+
+      (h_t, c_t) = \mathrm{LSTM}([E y_{t-1}; z_t], (h_{t-1}, c_{t-1})), \quad
+      p(y_t \mid y_{<t}, a) = \mathrm{softmax}(W_o [h_t; z_t; E y_{t-1}] + b_o);
+
+* ``attention=False`` -- *show and tell* (Vinyals et al. 2015): the image enters once, as the
+  initial state, and the decoder is a language model conditioned on it,
+  :math:`(h_t, c_t) = \mathrm{LSTM}(E y_{t-1}, (h_{t-1}, c_{t-1}))`,
+  :math:`p(y_t \mid \cdot) = \mathrm{softmax}(W_o h_t + b_o)`.
+
+Both start from the mean feature :math:`\bar a = \frac1S \sum_s a_s`:
+:math:`h_0 = \tanh(W_h \bar a + b_h)`, :math:`c_0 = \tanh(W_c \bar a + b_c)` (Xu et al., eq. 5).
+
+The encoder adds two coordinate channels (x and y in [-1, 1]) to the image, so that a feature
+vector knows where in the picture it comes from: convolutions alone are translation-equivariant,
+and the caption's word order (left to right) depends on position.
+
+Decoding: teacher forcing (:meth:`CaptionModel.forward`), greedy (:meth:`CaptionModel.greedy_decode`)
+and beam search (:meth:`CaptionModel.beam_search`, built on :func:`beam_search`, which takes any
+decoder step function). Both return the attention weights of every generated word.
+"""
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from rnnlib.nn.attention import AdditiveAttention
+from rnnlib.nn.cells import LSTMCell
+from rnnlib.validate import check_float, check_integer, check_positive_int, check_shape
+
+__all__ = ["CNNEncoder", "CaptionModel", "Hypothesis", "beam_search", "caption_loss"]
+
+
+class CNNEncoder(nn.Module):
+    """Three blocks of 3x3 convolution, ReLU and 2x2 max-pool: (N, 3, H, W) -> (N, S, C), S = HW/64.
+
+    Args:
+        channels: output channels of the three convolutions; C = ``channels[-1]``.
+        in_channels: image channels (3 for RGB); two coordinate channels are added to them.
+    """
+
+    def __init__(self, channels=(16, 32, 32), in_channels=3):
+        super().__init__()
+        if len(channels) != 3:
+            raise ValueError(f"channels must hold three sizes (one per convolution), got {channels!r}")
+        for c in channels:
+            check_positive_int("channels", c)
+        self.in_channels = check_positive_int("in_channels", in_channels)
+        self.out_channels = channels[-1]
+        c1, c2, c3 = channels
+        self.layers = nn.Sequential(
+            nn.Conv2d(in_channels + 2, c1, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(c2, c3, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+        )
+
+    def forward(self, images):
+        """images (N, in_channels, H, W), H and W divisible by 8 -> features (N, S, C), S = HW/64."""
+        check_float("images", images)
+        check_shape("images", images, ("N", self.in_channels, "H", "W"))
+        N, _, H, W = images.shape
+        if H % 8 or W % 8:
+            raise ValueError(f"images must have a height and width divisible by 8, got {H}x{W}")
+        ys = torch.linspace(-1, 1, H, device=images.device, dtype=images.dtype)
+        xs = torch.linspace(-1, 1, W, device=images.device, dtype=images.dtype)
+        grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
+        coords = torch.stack([grid_x, grid_y]).expand(N, 2, H, W)
+        maps = self.layers(torch.cat([images, coords], dim=1))  # (N, C, H/8, W/8)
+        # the grid read row by row: s = row * (W/8) + column
+        return maps.flatten(2).transpose(1, 2)
+
+
+@dataclass
+class Hypothesis:
+    """One finished beam: ``tokens`` (after ``<start>``, ending with ``<end>`` unless cut at
+    ``max_len``), ``score`` = the sum of its tokens' log-probabilities, and the attention
+    ``weights`` (len(tokens), S) of every token, or None without attention."""
+
+    tokens: list
+    score: float
+    weights: torch.Tensor = None
+
+
+def _select_rows(state, rows):
+    return tuple(s[rows] for s in state) if isinstance(state, tuple) else state[rows]
+
+
+@torch.no_grad()
+def beam_search(step, state, *, bos_id, eos_id, beam_size, max_len):
+    """Beam search over any decoder step function, for one input; returns the best :class:`Hypothesis`.
+
+    Args:
+        step: ``step(y_prev (k,), state) -> (logits (k, V), state, weights (k, S) or None)``: one
+            decoder step for k live prefixes at once (the function expands whatever it reads,
+            such as image features, to k rows).
+        state: the decoder's initial state for one input: a tensor (1, H) or a tuple of them.
+        bos_id, eos_id: start and end token ids.
+
+    Keeps the ``beam_size`` highest-scoring prefixes (score = sum of log-probabilities). A
+    prefix that picks ``<end>`` is finished; the search stops when no live prefix can beat the
+    best finished one (scores only decrease as tokens are added) or after ``max_len`` steps, when
+    the live prefixes are finished as they are. With ``beam_size=1`` it is greedy decoding.
+    """
+    check_positive_int("beam_size", beam_size)
+    check_positive_int("max_len", max_len)
+    first = state[0] if isinstance(state, tuple) else state
+    device = first.device
+    prefixes, prefix_weights = [[]], [[]]
+    scores = torch.zeros(1, device=device)
+    y = torch.full((1,), bos_id, dtype=torch.long, device=device)
+    finished = []
+    for _ in range(max_len):
+        logits, state, alpha = step(y, state)
+        V = logits.shape[1]
+        candidates = (scores[:, None] + torch.log_softmax(logits, dim=1)).flatten()  # (k * V,)
+        # 2k candidates always contain k that do not end in <end>
+        top_scores, top_index = candidates.topk(min(2 * beam_size, candidates.numel()))
+        keep_rows, keep_tokens, keep_scores = [], [], []
+        for score, index in zip(top_scores.tolist(), top_index.tolist()):
+            row, token = divmod(index, V)
+            if token == eos_id:
+                weights = prefix_weights[row] + ([] if alpha is None else [alpha[row]])
+                finished.append(Hypothesis(prefixes[row] + [token], score, _stack(weights)))
+            elif len(keep_rows) < beam_size:
+                keep_rows.append(row)
+                keep_tokens.append(token)
+                keep_scores.append(score)
+        if not keep_rows:
+            break
+        prefix_weights = [prefix_weights[r] + ([] if alpha is None else [alpha[r]]) for r in keep_rows]
+        prefixes = [prefixes[r] + [t] for r, t in zip(keep_rows, keep_tokens)]
+        scores = torch.tensor(keep_scores, device=device)
+        state = _select_rows(state, torch.tensor(keep_rows, device=device))
+        y = torch.tensor(keep_tokens, dtype=torch.long, device=device)
+        if max((h.score for h in finished), default=-float("inf")) >= float(scores.max()):
+            prefixes = []
+            break
+    finished += [Hypothesis(p, float(s), _stack(w)) for p, s, w in zip(prefixes, scores.tolist(), prefix_weights)]
+    return max(finished, key=lambda h: h.score)
+
+
+def _stack(weights):
+    return torch.stack(weights) if weights else None
+
+
+class CaptionModel(nn.Module):
+    """CNN encoder + LSTM decoder, with soft visual attention (``attention=True``) or without.
+
+    Args:
+        vocab_size: V, with ``pad_id`` = 0, ``bos_id`` = 1 (``<start>``), ``eos_id`` = 2 (``<end>``).
+        embedding_dim: size of the word embeddings E.
+        hidden_size: H, the LSTM state size.
+        attention: soft attention over the feature grid at every step (Xu et al.) or the image as
+            the initial state only (Vinyals et al.).
+        attention_size: hidden size of the additive score (default: ``hidden_size``).
+        channels: the encoder's convolution channels (C = ``channels[-1]``).
+    """
+
+    def __init__(
+        self,
+        vocab_size,
+        embedding_dim=32,
+        hidden_size=64,
+        attention=True,
+        attention_size=None,
+        channels=(16, 32, 32),
+        pad_id=0,
+        bos_id=1,
+        eos_id=2,
+    ):
+        super().__init__()
+        check_positive_int("vocab_size", vocab_size)
+        check_positive_int("embedding_dim", embedding_dim)
+        check_positive_int("hidden_size", hidden_size)
+        if not isinstance(attention, bool):
+            raise TypeError(f"attention must be a bool, got {type(attention).__name__}")
+        self.vocab_size, self.use_attention = vocab_size, attention
+        self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
+        self.encoder = CNNEncoder(channels)
+        C = self.encoder.out_channels
+        self.init_h = nn.Linear(C, hidden_size)
+        self.init_c = nn.Linear(C, hidden_size)
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
+        if attention:
+            self.attention = AdditiveAttention(hidden_size, C, attention_size or hidden_size)
+            self.cell = LSTMCell(embedding_dim + C, hidden_size)
+            self.output = nn.Linear(hidden_size + C + embedding_dim, vocab_size)
+        else:
+            self.attention = None
+            self.cell = LSTMCell(embedding_dim, hidden_size)
+            self.output = nn.Linear(hidden_size, vocab_size)
+
+    def encode(self, images):
+        """images (N, 3, H, W) -> feature grid (N, S, C)."""
+        return self.encoder(images)
+
+    def initial_state(self, features):
+        """(h_0, c_0) = (tanh(W_h a_mean + b_h), tanh(W_c a_mean + b_c)), each (N, H)."""
+        mean = features.mean(dim=1)
+        return torch.tanh(self.init_h(mean)), torch.tanh(self.init_c(mean))
+
+    def decode_step(self, y_prev, state, features):
+        """One step. y_prev (N,) ids, state (h, c) -> (logits (N, V), (h, c), alpha (N, S) or None)."""
+        embedded = self.embedding(y_prev)  # (N, E)
+        if self.attention is None:
+            state = self.cell(embedded, state)
+            return self.output(state[0]), state, None
+        # z_t, alpha_t from the query h_{t-1}
+        context, alpha = self.attention(state[0], features)
+        # (h_t, c_t) = LSTM([E y_{t-1}; z_t], (h_{t-1}, c_{t-1}))
+        state = self.cell(torch.cat([embedded, context], dim=1), state)
+        # p(y_t | y_<t, a) = softmax(W_o [h_t; z_t; E y_{t-1}] + b_o)
+        logits = self.output(torch.cat([state[0], context, embedded], dim=1))
+        return logits, state, alpha
+
+    def forward(self, images, captions_in):
+        """Teacher forcing. images (N, 3, H, W), captions_in (N, T) = ``<start> y_1 .. y_{T-1}``.
+
+        Returns logits (N, T, V) and attention weights (N, T, S) (None without attention).
+        """
+        check_integer("captions_in", captions_in)
+        check_shape("captions_in", captions_in, (images.shape[0], "T"), note="(one caption per image)")
+        features = self.encode(images)
+        state = self.initial_state(features)
+        logits, weights = [], []
+        for t in range(captions_in.shape[1]):
+            step_logits, state, alpha = self.decode_step(captions_in[:, t], state, features)
+            logits.append(step_logits)
+            weights.append(alpha)
+        weights = None if self.attention is None else torch.stack(weights, dim=1)
+        return torch.stack(logits, dim=1), weights
+
+    @torch.no_grad()
+    def greedy_decode(self, images, max_len):
+        """The most probable word at each step until ``<end>`` (or ``max_len`` steps).
+
+        Returns tokens (N, L) int64 (``<end>`` included, ``<pad>`` after it) and attention
+        weights (N, L, S) (None without attention), L <= max_len.
+        """
+        check_positive_int("max_len", max_len)
+        features = self.encode(images)
+        state = self.initial_state(features)
+        N = images.shape[0]
+        y = torch.full((N,), self.bos_id, dtype=torch.long, device=images.device)
+        done = torch.zeros(N, dtype=torch.bool, device=images.device)
+        tokens, weights = [], []
+        for _ in range(max_len):
+            logits, state, alpha = self.decode_step(y, state, features)
+            y = logits.argmax(dim=1)
+            tokens.append(torch.where(done, torch.full_like(y, self.pad_id), y))
+            weights.append(alpha)
+            done = done | (y == self.eos_id)
+            if bool(done.all()):
+                break
+        weights = None if self.attention is None else torch.stack(weights, dim=1)
+        return torch.stack(tokens, dim=1), weights
+
+    @torch.no_grad()
+    def beam_search(self, images, beam_size, max_len):
+        """Beam search for each image; returns a list (length N) of the best :class:`Hypothesis`."""
+        check_positive_int("beam_size", beam_size)
+        check_positive_int("max_len", max_len)
+        features = self.encode(images)
+        results = []
+        for n in range(images.shape[0]):
+            one = features[n : n + 1]
+
+            def step(y, state, one=one):
+                return self.decode_step(y, state, one.expand(y.shape[0], *one.shape[1:]))
+
+            results.append(
+                beam_search(
+                    step, self.initial_state(one), bos_id=self.bos_id, eos_id=self.eos_id,
+                    beam_size=beam_size, max_len=max_len,
+                )
+            )
+        return results
+
+
+def caption_loss(model, batch):
+    """Mean cross-entropy per caption word for :func:`rnnlib.train.fit`; batch = (images, captions).
+
+    captions (N, L) = ``<start> y_1 .. y_n <end> <pad>...``: the model reads ``captions[:, :-1]``
+    and predicts ``captions[:, 1:]``; padding targets do not count.
+    """
+    images, captions = batch
+    logits, _ = model(images, captions[:, :-1])
+    targets = captions[:, 1:]
+    return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=model.pad_id)

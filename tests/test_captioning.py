@@ -1,0 +1,116 @@
+"""rnnlib.nn.captioning: shapes, attention weights, beam 1 == greedy, the image reaches the decoder."""
+
+import pytest
+import torch
+
+from rnnlib.nn.captioning import CaptionModel, CNNEncoder, beam_search, caption_loss
+
+V, N = 12, 3
+
+
+@pytest.fixture(params=[True, False], ids=["attention", "baseline"])
+def model(request):
+    torch.manual_seed(0)
+    return CaptionModel(V, embedding_dim=8, hidden_size=16, attention=request.param, channels=(4, 8, 8)).double()
+
+
+def images(seed=0, n=N):
+    return torch.rand(n, 3, 32, 32, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+def test_encoder_grid():
+    features = CNNEncoder((4, 6, 8))(torch.rand(2, 3, 32, 16))
+    assert features.shape == (2, 4 * 2, 8)
+    with pytest.raises(ValueError, match="divisible by 8"):
+        CNNEncoder()(torch.rand(2, 3, 30, 32))
+    with pytest.raises(ValueError, match="images"):
+        CNNEncoder()(torch.rand(2, 1, 32, 32))
+
+
+def test_forward_shapes_and_weights(model):
+    captions = torch.randint(0, V, (N, 7))
+    logits, weights = model(images(), captions)
+    assert logits.shape == (N, 7, V)
+    if model.use_attention:
+        assert weights.shape == (N, 7, 16)
+        torch.testing.assert_close(weights.sum(-1), torch.ones(N, 7, dtype=torch.float64))
+        assert (weights >= 0).all()
+    else:
+        assert weights is None
+    loss = caption_loss(model, (images(), captions))
+    loss.backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_teacher_forcing_equals_stepping(model):
+    # forward's logits at step t equal decode_step's fed with the same words: one recurrence
+    captions = torch.randint(0, V, (N, 5))
+    logits, _ = model(images(), captions)
+    features = model.encode(images())
+    state = model.initial_state(features)
+    for t in range(5):
+        step_logits, state, _ = model.decode_step(captions[:, t], state, features)
+        torch.testing.assert_close(step_logits, logits[:, t])
+
+
+def test_beam_one_is_greedy(model):
+    tokens, weights = model.greedy_decode(images(1), max_len=9)
+    beams = model.beam_search(images(1), beam_size=1, max_len=9)
+    for n, hyp in enumerate(beams):
+        greedy = tokens[n].tolist()
+        greedy = greedy[: greedy.index(model.eos_id) + 1] if model.eos_id in greedy else greedy
+        assert hyp.tokens == greedy
+        if model.use_attention:
+            torch.testing.assert_close(hyp.weights, weights[n, : len(greedy)])
+
+
+def test_beam_search_is_exact_with_a_full_beam():
+    # toy step: a fixed bigram table; with a beam as wide as the number of live prefixes (3^3),
+    # the search is exhaustive, so it finds the best of every sequence up to max_len, enumerated
+    torch.manual_seed(1)
+    table = torch.randn(4, 4)
+
+    def step(y, state):
+        return table[y], state + 0, None
+
+    best = beam_search(step, torch.zeros(1, 1), bos_id=1, eos_id=2, beam_size=27, max_len=4)
+    log_p = torch.log_softmax(table, 1)
+    import itertools
+
+    candidates = []
+    for length in range(1, 5):
+        for seq in itertools.product(range(4), repeat=length):
+            if 2 in seq[:-1]:
+                continue
+            if length < 4 and seq[-1] != 2:
+                continue
+            prev, score = 1, 0.0
+            for tok in seq:
+                score += float(log_p[prev, tok])
+                prev = tok
+            candidates.append((score, list(seq)))
+    score, seq = max(candidates)
+    assert best.tokens == seq and best.score == pytest.approx(score, abs=1e-5)
+
+
+def test_image_changes_the_attention_context():
+    torch.manual_seed(0)
+    model = CaptionModel(V, embedding_dim=8, hidden_size=16, attention=True, channels=(4, 8, 8)).double()
+    features_a, features_b = model.encode(images(0)), model.encode(images(5))
+    state = model.initial_state(features_a)
+    context_a, alpha_a = model.attention(state[0], features_a)
+    context_b, alpha_b = model.attention(state[0], features_b)
+    assert not torch.allclose(alpha_a, alpha_b)
+    assert not torch.allclose(context_a, context_b)
+    # and the context is the weighted average of the grid
+    torch.testing.assert_close(context_a, torch.einsum("ns,nsc->nc", alpha_a, features_a))
+
+
+def test_bad_input():
+    with pytest.raises(TypeError, match="attention"):
+        CaptionModel(V, attention="yes")
+    model = CaptionModel(V)
+    with pytest.raises(ValueError, match="captions_in"):
+        model(torch.rand(2, 3, 32, 32), torch.zeros(3, 4, dtype=torch.long))
+    with pytest.raises(ValueError, match="beam_size"):
+        model.beam_search(torch.rand(1, 3, 32, 32), beam_size=0, max_len=3)
