@@ -1,0 +1,333 @@
+"""Encoder–decoder (sequence-to-sequence) models, with a fixed-length context or with attention.
+
+One model, :class:`Seq2Seq`, three decoders that differ in a single line, the context
+vector :math:`c_t` that the decoder reads at output step t:
+
+* ``attention=None`` -- the fixed-length context of Cho et al. (2014) and Sutskever et al.
+  (2014): the whole source is summarised once, :math:`c_t = c = [\\overrightarrow{h}_S;
+  \\overleftarrow{h}_1]`, and the same vector is fed at every step;
+* ``attention="additive"`` -- Bahdanau et al. (2015): :math:`e_{tj} = v^\\top \\tanh(W_q s_{t-1}
+  + W_k h_j)`, :math:`\\alpha_t = \\mathrm{softmax}_j(e_{tj})`, :math:`c_t = \\sum_j \\alpha_{tj} h_j`;
+* ``attention="dot"`` -- Luong et al. (2015), "general" score :math:`e_{tj} = s_{t-1}^\\top W_a h_j`
+  (scaled by :math:`1/\\sqrt{d}`, as in Vaswani et al. 2017).
+
+Every decoder step is then the same (equations of Bahdanau et al., with a linear output layer)::
+
+    s_t = Cell([E y_{t-1}; c_t], s_{t-1})
+    p(y_t | y_<t, x) = softmax(W_o [s_t; c_t; E y_{t-1}] + b_o)
+
+The encoder reads the source in both directions (optional) and ignores padding: the backward
+direction starts at each sequence's own last token, not at the padding, and attention gives
+padded positions exactly zero weight. Shapes are batch-first; ids are int64 with 0 = padding.
+Decoding: teacher forcing (:meth:`Seq2Seq.forward`), greedy (:meth:`Seq2Seq.greedy_decode`) and
+beam search (:meth:`Seq2Seq.beam_search`).
+"""
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from rnnlib.nn.attention import AdditiveAttention, DotProductAttention
+from rnnlib.nn.cells import GRUCell, LSTMCell
+from rnnlib.nn.recurrent import GRU, LSTM
+from rnnlib.validate import check_choice, check_integer, check_positive_int, check_shape
+
+__all__ = ["Seq2Seq", "EncoderOutput", "Hypothesis", "reverse_padded", "length_mask"]
+
+_CELLS = {"gru": (GRU, GRUCell), "lstm": (LSTM, LSTMCell)}
+
+
+def length_mask(lengths, max_len):
+    """Boolean mask (N, max_len), True at real tokens (t < lengths[n]) and False at padding."""
+    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
+
+
+def reverse_padded(x, lengths):
+    """Reverse each sequence of ``x`` (N, T, ...) within its own length; padding stays at the end.
+
+    ``[a b c <pad>]`` becomes ``[c b a <pad>]``. Applying it twice gives ``x`` back, so a
+    forward-in-time RNN run on the reversed sequences and reversed back is the backward
+    direction of a bidirectional RNN that ignores the padding.
+    """
+    N, T = x.shape[:2]
+    steps = torch.arange(T, device=x.device)[None, :].expand(N, T)
+    index = torch.where(steps < lengths[:, None], lengths[:, None] - 1 - steps, steps)
+    index = index.reshape(N, T, *([1] * (x.dim() - 2))).expand_as(x)
+    return torch.gather(x, 1, index)
+
+
+@dataclass
+class EncoderOutput:
+    """What the decoder reads: ``memory`` (N, S, H_enc) = the annotations h_j, ``mask`` (N, S)
+    True at real tokens, ``summary`` (N, H_enc) = the fixed-length context (last forward state,
+    first backward state), and ``keys`` (N, S, ·): the annotations as the attention scores see
+    them (for ``"dot"`` they are projected once by W_a; otherwise they are ``memory``)."""
+
+    memory: torch.Tensor
+    mask: torch.Tensor
+    summary: torch.Tensor
+    keys: torch.Tensor
+
+
+@dataclass
+class Hypothesis:
+    """One finished beam: ``tokens`` (without ``<bos>``, ending with ``<eos>`` unless cut at
+    ``max_len``), ``score`` = the sum of its tokens' log-probabilities, and the per-step
+    attention ``weights`` (len(tokens), S) or None."""
+
+    tokens: list
+    score: float
+    weights: torch.Tensor = None
+
+
+class Seq2Seq(nn.Module):
+    """An RNN encoder–decoder; ``attention`` = None (fixed context), "additive" or "dot".
+
+    Args:
+        src_vocab_size, tgt_vocab_size: vocabulary sizes (id 0 is padding in both).
+        embedding_dim: size of the token embeddings E.
+        hidden_size: H of each encoder direction; the decoder state has size ``decoder_size``
+            (default: the annotation size, 2H if bidirectional else H).
+        attention: None, "additive" or "dot".
+        attention_size: hidden size of the additive score's MLP (default: ``hidden_size``).
+        bidirectional: read the source in both directions (Bahdanau et al.) or forward only.
+        cell: "gru" or "lstm" (rnnlib.nn's, written from tensor primitives).
+        bos_id, eos_id, pad_id: special token ids of the target vocabulary.
+    """
+
+    def __init__(
+        self,
+        src_vocab_size,
+        tgt_vocab_size,
+        embedding_dim=32,
+        hidden_size=64,
+        attention="additive",
+        attention_size=None,
+        decoder_size=None,
+        bidirectional=True,
+        cell="gru",
+        bos_id=1,
+        eos_id=2,
+        pad_id=0,
+    ):
+        super().__init__()
+        check_positive_int("src_vocab_size", src_vocab_size)
+        check_positive_int("tgt_vocab_size", tgt_vocab_size)
+        check_positive_int("embedding_dim", embedding_dim)
+        check_positive_int("hidden_size", hidden_size)
+        check_choice("attention", attention, (None, "additive", "dot"))
+        check_choice("cell", cell, tuple(_CELLS))
+        if not isinstance(bidirectional, bool):
+            raise TypeError(f"bidirectional must be a bool, got {type(bidirectional).__name__}")
+        self.attention_kind, self.cell_kind, self.bidirectional = attention, cell, bidirectional
+        self.bos_id, self.eos_id, self.pad_id = bos_id, eos_id, pad_id
+        self.tgt_vocab_size = tgt_vocab_size
+        recurrent, step_cell = _CELLS[cell]
+        memory_size = hidden_size * (2 if bidirectional else 1)
+        decoder_size = memory_size if decoder_size is None else check_positive_int("decoder_size", decoder_size)
+        self.memory_size, self.decoder_size = memory_size, decoder_size
+
+        self.src_embedding = nn.Embedding(src_vocab_size, embedding_dim, padding_idx=pad_id)
+        self.encoder_forward = recurrent(embedding_dim, hidden_size)
+        self.encoder_backward = recurrent(embedding_dim, hidden_size) if bidirectional else None
+        self.init_state = nn.Linear(memory_size, decoder_size)
+
+        if attention == "additive":
+            self.attention = AdditiveAttention(decoder_size, memory_size, attention_size or hidden_size)
+        elif attention == "dot":
+            self.key_projection = nn.Linear(memory_size, decoder_size, bias=False)  # Luong's W_a
+            self.attention = DotProductAttention(scaled=True)
+        else:
+            self.attention = None
+
+        self.tgt_embedding = nn.Embedding(tgt_vocab_size, embedding_dim, padding_idx=pad_id)
+        self.decoder_cell = step_cell(embedding_dim + memory_size, decoder_size)
+        self.output = nn.Linear(decoder_size + memory_size + embedding_dim, tgt_vocab_size)
+
+    # ------------------------------------------------------------------------------------------
+    # Encoder
+
+    def _check_source(self, src, src_lengths):
+        check_integer("src", src)
+        check_shape("src", src, ("N", "S"))
+        check_integer("src_lengths", src_lengths)
+        check_shape("src_lengths", src_lengths, (src.shape[0],), note="(one length per source sequence)")
+        if int(src_lengths.min()) < 1 or int(src_lengths.max()) > src.shape[1]:
+            raise ValueError(
+                f"src_lengths must lie in [1, {src.shape[1]}] (the padded source length), "
+                f"got values in [{int(src_lengths.min())}, {int(src_lengths.max())}]"
+            )
+
+    def encode(self, src, src_lengths):
+        """Annotations of the source. src (N, S) int64, src_lengths (N,) -> :class:`EncoderOutput`."""
+        self._check_source(src, src_lengths)
+        src_lengths = src_lengths.to(src.device)
+        embedded = self.src_embedding(src)  # (N, S, E)
+        last = (src_lengths - 1)[:, None, None]
+        forward, _ = self.encoder_forward(embedded)  # (N, S, H); states past the end are masked later
+        # h_S of the forward direction: the state after each sequence's own last token
+        summary = [forward.gather(1, last.expand(-1, 1, forward.shape[2])).squeeze(1)]
+        outputs = [forward]
+        if self.encoder_backward is not None:
+            backward, _ = self.encoder_backward(reverse_padded(embedded, src_lengths))
+            # the backward run read x_S .. x_1, so its state after x_1 sits at position len - 1
+            summary.append(backward.gather(1, last.expand(-1, 1, backward.shape[2])).squeeze(1))
+            outputs.append(reverse_padded(backward, src_lengths))
+        memory = torch.cat(outputs, dim=2)  # (N, S, H_enc), h_j = [fwd_j; bwd_j]
+        keys = self.key_projection(memory) if self.attention_kind == "dot" else memory
+        return EncoderOutput(memory, length_mask(src_lengths, src.shape[1]), torch.cat(summary, dim=1), keys)
+
+    # ------------------------------------------------------------------------------------------
+    # Decoder
+
+    def initial_state(self, encoded):
+        """s_0 = tanh(W_s c + b_s) from the summary c (N, H_enc); for an LSTM, (s_0, zeros)."""
+        h = torch.tanh(self.init_state(encoded.summary))
+        return (h, torch.zeros_like(h)) if self.cell_kind == "lstm" else h
+
+    def context(self, state, encoded):
+        """c_t and alpha_t for the query s_{t-1}: (N, H_enc) and (N, S) (None without attention)."""
+        if self.attention is None:
+            return encoded.summary, None
+        return self.attention(_hidden(state), encoded.keys, encoded.memory, mask=encoded.mask)
+
+    def _step(self, embedded, state, encoded):
+        """The recurrence of one step: (c_t, alpha_t) from s_{t-1}, then s_t = Cell([E y_{t-1}; c_t], s_{t-1})."""
+        context, weights = self.context(state, encoded)
+        state = self.decoder_cell(torch.cat([embedded, context], dim=1), state)
+        return state, context, weights
+
+    def _logits(self, state_h, context, embedded):
+        # p(y_t | y_<t, x) = softmax(W_o [s_t; c_t; E y_{t-1}] + b_o)
+        return self.output(torch.cat([state_h, context, embedded], dim=-1))
+
+    def decode_step(self, y_prev, state, encoded):
+        """One decoder step. y_prev (N,) ids, state s_{t-1} -> (logits (N, V), s_t, alpha_t (N, S) or None)."""
+        embedded = self.tgt_embedding(y_prev)  # (N, E)
+        state, context, weights = self._step(embedded, state, encoded)
+        return self._logits(_hidden(state), context, embedded), state, weights
+
+    def forward(self, src, src_lengths, tgt_in):
+        """Teacher forcing: the decoder reads the true previous token at every step.
+
+        Args:
+            src (N, S) int64, src_lengths (N,), tgt_in (N, T) int64 = ``<bos> y_1 .. y_{T-1}``.
+
+        Returns:
+            logits (N, T, V) and attention weights (N, T, S) (None without attention).
+        """
+        check_integer("tgt_in", tgt_in)
+        check_shape("tgt_in", tgt_in, (src.shape[0], "T"), note="(same batch size as src)")
+        encoded = self.encode(src, src_lengths)
+        state = self.initial_state(encoded)
+        embedded = self.tgt_embedding(tgt_in)  # (N, T, E): every input token is known in advance
+        states, contexts, all_weights = [], [], []
+        for t in range(tgt_in.shape[1]):
+            state, context, weights = self._step(embedded[:, t], state, encoded)
+            states.append(_hidden(state))
+            contexts.append(context)
+            all_weights.append(weights)
+        # the output layer does not feed back, so it runs once over all steps
+        logits = self._logits(torch.stack(states, dim=1), torch.stack(contexts, dim=1), embedded)
+        weights = None if self.attention is None else torch.stack(all_weights, dim=1)
+        return logits, weights
+
+    def _never_generated(self, logits):
+        """Logits with ``<pad>`` and ``<bos>`` set to -inf: decoding never emits them."""
+        logits = logits.clone()
+        logits[:, [self.pad_id, self.bos_id]] = -float("inf")
+        return logits
+
+    @torch.no_grad()
+    def greedy_decode(self, src, src_lengths, max_len):
+        """Pick the most probable token at each step until ``<eos>`` (or ``max_len`` steps).
+
+        Returns tokens (N, L) int64 (``<eos>`` included, padded with ``pad_id`` after it) and
+        attention weights (N, L, S) (None without attention), L <= max_len.
+        """
+        check_positive_int("max_len", max_len)
+        encoded = self.encode(src, src_lengths)
+        state = self.initial_state(encoded)
+        N = src.shape[0]
+        y = torch.full((N,), self.bos_id, dtype=torch.long, device=src.device)
+        done = torch.zeros(N, dtype=torch.bool, device=src.device)
+        tokens, weights = [], []
+        for _ in range(max_len):
+            logits, state, alpha = self.decode_step(y, state, encoded)
+            y = self._never_generated(logits).argmax(dim=1)
+            tokens.append(torch.where(done, torch.full_like(y, self.pad_id), y))
+            weights.append(alpha)
+            done = done | (y == self.eos_id)
+            if bool(done.all()):
+                break
+        weights = None if self.attention is None else torch.stack(weights, dim=1)
+        return torch.stack(tokens, dim=1), weights
+
+    @torch.no_grad()
+    def beam_search(self, src, src_lengths, beam_size, max_len):
+        """Beam search for each source sequence; returns a list (length N) of the best :class:`Hypothesis`.
+
+        At each step every live prefix is extended by every token and the ``beam_size``
+        highest-scoring extensions are kept (score = sum of log-probabilities, with ``<pad>`` and
+        ``<bos>`` excluded from the softmax, as in :meth:`greedy_decode`). An extension that ends
+        in ``<eos>`` is finished and leaves the beam. The search stops when no live prefix is left
+        or none can beat the best finished one (scores only decrease as tokens are added), or
+        after ``max_len`` steps, when the live prefixes are finished as they are. With
+        ``beam_size=1`` this is greedy decoding; with a beam as large as the number of prefixes it is exact.
+        """
+        check_positive_int("beam_size", beam_size)
+        check_positive_int("max_len", max_len)
+        self._check_source(src, src_lengths)
+        return [self._beam_search_one(src[n : n + 1], src_lengths[n : n + 1], beam_size, max_len) for n in range(src.shape[0])]
+
+    def _beam_search_one(self, src, src_lengths, beam_size, max_len):
+        encoded = self.encode(src, src_lengths)
+        state = self.initial_state(encoded)
+        V = self.tgt_vocab_size
+        prefixes = [[]]  # live prefixes (ids after <bos>)
+        prefix_weights = [[]]
+        scores = torch.zeros(1, dtype=encoded.memory.dtype, device=src.device)
+        y = torch.full((1,), self.bos_id, dtype=torch.long, device=src.device)
+        finished = []
+        for _ in range(max_len):
+            k = len(prefixes)
+            beam_encoded = EncoderOutput(*(t.expand(k, *t.shape[1:]) for t in (encoded.memory, encoded.mask, encoded.summary, encoded.keys)))
+            logits, state, alpha = self.decode_step(y, state, beam_encoded)
+            log_probs = torch.log_softmax(self._never_generated(logits), dim=1)
+            candidates = (scores[:, None] + log_probs).flatten()  # (k * V,)
+            top_scores, top_index = candidates.topk(min(beam_size, candidates.numel()))
+            keep_rows, keep_tokens, keep_scores = [], [], []
+            for score, index in zip(top_scores.tolist(), top_index.tolist()):
+                row, token = divmod(index, V)
+                if token == self.eos_id:  # finished: it leaves the beam, which shrinks
+                    step_weights = prefix_weights[row] + ([] if alpha is None else [alpha[row]])
+                    finished.append(Hypothesis(prefixes[row] + [token], score, _stack(step_weights)))
+                else:
+                    keep_rows.append(row)
+                    keep_tokens.append(token)
+                    keep_scores.append(score)
+            if not keep_rows:
+                prefixes = []
+                break
+            rows = torch.tensor(keep_rows, device=src.device)
+            prefix_weights = [prefix_weights[r] + ([] if alpha is None else [alpha[r]]) for r in keep_rows]
+            prefixes = [prefixes[r] + [t] for r, t in zip(keep_rows, keep_tokens)]
+            scores = torch.tensor(keep_scores, dtype=log_probs.dtype, device=src.device)
+            state = tuple(s[rows] for s in state) if isinstance(state, tuple) else state[rows]
+            y = torch.tensor(keep_tokens, dtype=torch.long, device=src.device)
+            best_finished = max((h.score for h in finished), default=-float("inf"))
+            if best_finished >= float(scores.max()):
+                prefixes = []
+                break
+        finished += [Hypothesis(p, float(s), _stack(w)) for p, s, w in zip(prefixes, scores.tolist(), prefix_weights)]
+        return max(finished, key=lambda h: h.score)
+
+
+def _hidden(state):
+    """The hidden state h of a GRU state h or an LSTM state (h, c)."""
+    return state[0] if isinstance(state, tuple) else state
+
+
+def _stack(weights):
+    return torch.stack(weights) if weights else None
