@@ -197,3 +197,13 @@ def test_rnnlib_attention_modules_flops():
     # hand count: projections 2*A*(Tq*4 + S*d) = 2*7*(12 + 30) = 588, v-scores 2*3*5*7 = 210,
     # weighted sum 2*3*5*6 = 180
     assert additive_attention_flops(Tq, S, 4, d, A) == 588 + 210 + 180
+
+
+def test_cpu_clock_ignores_waiting():
+    import time
+
+    # sleeping takes wall-clock time but no CPU time: what clock="cpu" is for on a shared machine
+    assert measure_seconds(lambda: time.sleep(0.05), repeats=1, warmup=0, clock="wall") >= 0.045
+    assert measure_seconds(lambda: time.sleep(0.05), repeats=1, warmup=0, clock="cpu") < 0.02
+    with pytest.raises(ValueError, match="clock"):
+        measure_seconds(lambda: None, clock="gpu")
