@@ -12,3 +12,4 @@ from rnnlib.exercises.bias import check_bias_amplification  # noqa: E402,F401
 from rnnlib.exercises.clipping import check_clip_grad_norm  # noqa: E402,F401
 from rnnlib.exercises.attention import check_attention  # noqa: E402,F401
 from rnnlib.exercises.bidirectional import check_bidirectional_forward  # noqa: E402,F401
+from rnnlib.exercises.captioning import check_caption_loss  # noqa: E402,F401
