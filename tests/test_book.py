@@ -120,7 +120,10 @@ def test_images_and_mathjax_are_local(build):
             if not src.startswith("data:"):
                 assert (page.parent / src).resolve().is_file(), f"{page.name}: broken image {src}"
         scripts = re.findall(r'<script[^>]*\bsrc="([^"]+)"', html)
-        assert not [s for s in scripts if "://" in s or s.startswith("//")], f"{page.name} loads a remote script"
+        links = [tag for tag in re.findall(r"<link\b[^>]*>", html) if re.search(r'rel="(stylesheet|preload)"', tag)]
+        styles = [m.group(1) for m in (re.search(r'href="([^"]+)"', tag) for tag in links) if m]
+        remote = [url for url in scripts + styles if "://" in url or url.startswith("//")]
+        assert not remote, f"{page.name} loads {remote} from the network"
         if MATH_CLASS in html:
             assert any(s.endswith("_static/mathjax/tex-chtml.js") for s in scripts), f"{page.name}: no local MathJax"
     assert (HTML / "_static" / "mathjax" / "tex-chtml.js").is_file()
