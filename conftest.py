@@ -10,11 +10,8 @@ os.environ["PYTHONHASHSEED"] = "0"
 
 
 class NotebookTimes:
-    """Sums the durations of nbval's cell items per notebook.
-
-    Registered as a plugin (not as hooks of this conftest, which pytest would call only for
-    items under tests/) so that it also sees the notebooks in chapters/.
-    """
+    """Sums the durations of nbval's cell items per notebook (this conftest sits at the root so
+    that `pytest chapters/X.ipynb` alone gets the timing and the hash seed too)."""
 
     def __init__(self):
         self.seconds = defaultdict(float)
