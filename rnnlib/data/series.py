@@ -84,10 +84,14 @@ class ForecastData:
     """Standardised windows split in time (see :func:`forecast_windows`). Arrays are float32.
 
     Attributes:
-        x_train (N_train, T, 1), y_train (N_train, 1): windows whose targets precede the cut.
-        x_test (N_test, T, 1), y_test (N_test, 1): windows whose targets follow it.
-        t_train, t_test: the time of each target.
-        mean, std: statistics of the training span, used to standardise everything.
+        x_train: windows ``(N_train, T, 1)`` whose targets precede the cut.
+        y_train: their targets ``(N_train, 1)``.
+        x_test: windows ``(N_test, T, 1)`` whose targets follow the cut.
+        y_test: their targets ``(N_test, 1)``.
+        t_train: the time of each training target.
+        t_test: the time of each test target.
+        mean: mean of the training span, used to standardise everything.
+        std: standard deviation of the training span.
     """
 
     x_train: np.ndarray

@@ -71,9 +71,11 @@ def _unflatten(arrays, like):
 def check_gradients(forward_fn, backward_fn, inputs, eps=1e-6, seed=0, verbose=False):
     """Check every gradient that a forward/backward pair computes against finite differences.
 
-    forward_fn(**inputs) -> (out, cache): out an array, a scalar, or a (nested) tuple of arrays.
-    backward_fn(dout, cache) -> dict {input name: gradient}, dout shaped like out.
-    inputs: dict {name: float64 array}.
+    Args:
+        forward_fn: ``forward_fn(**inputs) -> (out, cache)``; ``out`` an array, a scalar, or a
+            (nested) tuple of arrays.
+        backward_fn: ``backward_fn(dout, cache) -> {input name: gradient}``, ``dout`` shaped like ``out``.
+        inputs: ``{name: float64 array}``.
 
     Random upstream gradients dout (seeded) make every output count. Returns
     ``{name: rel_error(analytic, numerical)}`` for every gradient backward_fn returns;
