@@ -13,3 +13,4 @@ from rnnlib.exercises.clipping import check_clip_grad_norm  # noqa: E402,F401
 from rnnlib.exercises.attention import check_attention  # noqa: E402,F401
 from rnnlib.exercises.bidirectional import check_bidirectional_forward  # noqa: E402,F401
 from rnnlib.exercises.captioning import check_caption_loss  # noqa: E402,F401
+from rnnlib.exercises.energy import check_recurrent_flops  # noqa: E402,F401
