@@ -145,18 +145,7 @@ def test_checker_catches_forbidden_calls():
     assert forbidden_uses("from rnnlib.nn import LSTM\nself.lstm = LSTM(3, 4)\nnn.Linear(3, 4)\n") == []
 
 
-# Modules of rnnlib.nn written by others before rnnlib.nn.RNN/LSTM/GRU existed, still on torch.nn's
-# layers; xfail (not strict) so that they show in the report until they are switched over.
-PENDING = {"models.py": "rnnlib.nn.models still builds torch.nn.RNN/LSTM/GRU; switch to rnnlib.nn's"}
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(p, id=p.name, marks=[pytest.mark.xfail(reason=PENDING[p.name], strict=False)] if p.name in PENDING else [])
-        for p in sorted(NN_SOURCE.rglob("*.py"))
-    ],
-)
+@pytest.mark.parametrize("path", sorted(NN_SOURCE.rglob("*.py")), ids=lambda p: p.name)
 def test_rnnlib_nn_source_calls_no_torch_rnn(path):
     source = path.read_text()
     assert forbidden_uses(source) == []

@@ -69,10 +69,13 @@ def _buffers_slices(T, reverse):
 
 
 def _weight_grad(dgates, inputs):
-    """sum_t dgates_t^T @ inputs_t as ONE matrix product over all (T*N) rows: (G*H, K)."""
+    """sum_t dgates_t^T @ inputs_t as ONE matrix product over all (T*N) rows: (G*H, K).
+
+    Computed as (inputs^T @ dgates)^T, the orientation BLAS runs fastest for these shapes.
+    """
     G = dgates.shape[-1]
     K = inputs.shape[-1]
-    return torch.mm(dgates.reshape(-1, G).t(), inputs.reshape(-1, K))
+    return torch.mm(inputs.reshape(-1, K).t(), dgates.reshape(-1, G)).t()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -176,16 +179,24 @@ class _LSTMRecurrence(torch.autograd.Function):
         hbuf, cbuf, gates, tanh_c, weight_hh = ctx.saved_tensors
         T, N, G = gates.shape
         H = G // 4
-        _, steps, _, _, prev_slice = _buffers_slices(T, ctx.reverse)
+        _, steps, _, out_slice, prev_slice = _buffers_slices(T, ctx.reverse)
         i, f, g, o = gates.chunk(4, dim=2)
         c_prev = cbuf[prev_slice]
-        # Everything that does not depend on the incoming gradient, for all steps at once:
-        #   dL/da_o = dL/dh_t * tanh(c_t) * o(1 - o)                          -> factor_o
-        #   dL/dc_t += dL/dh_t * o (1 - tanh(c_t)^2)                          -> factor_c
+        h = hbuf[out_slice]
+        # Everything that does not depend on the incoming gradient, for all steps at once
+        # (few passes over memory: this part is bandwidth-bound):
+        # sigmoid'(a) = s (1 - s), for i, f and o at once (the g slot is not used)
+        dsig = torch.addcmul(gates, gates, gates, value=-1)
+        di, df, _, do = dsig.chunk(4, dim=2)
+        #   dL/da_o  = dL/dh_t * tanh(c_t) o(1 - o)                            -> factor_o
+        factor_o = tanh_c * do
+        #   dL/dc_t += dL/dh_t * o (1 - tanh(c_t)^2) = dL/dh_t * (o - h_t tanh(c_t))  -> factor_c
+        factor_c = torch.addcmul(o, h, tanh_c, value=-1)
         #   dL/d[a_i, a_f, a_g] = dL/dc_t * [g i(1-i), c_{t-1} f(1-f), i (1-g^2)]  -> factor_ifg
-        factor_o = tanh_c * o * (1 - o)
-        factor_c = o * (1 - tanh_c * tanh_c)
-        factor_ifg = torch.stack((g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g)), dim=2)
+        factor_ifg = gates.new_empty(T, N, 3, H)
+        torch.mul(g, di, out=factor_ifg[:, :, 0])
+        torch.mul(c_prev, df, out=factor_ifg[:, :, 1])
+        torch.addcmul(i, i * g, g, value=-1, out=factor_ifg[:, :, 2])
         dgates = torch.empty_like(gates)
         order = list(reversed(steps))
         dh = dhs[order[0]]
