@@ -202,3 +202,17 @@ def test_sequence_regressor_learns_the_mean_of_a_sequence(one_thread):
                   progress=False, device="cpu", seed=0)
     # predicting the overall mean would leave the variance of the mean of 6 uniforms, 1/72
     assert history.train_loss[-1] < 0.1 / 72
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_models_run_on_cuda_and_a_cpu_generator_gives_the_cpu_samples():
+    torch.manual_seed(0)
+    model = CharLM(6, 8, cell="lstm").double()
+    cpu_draw = model.sample([1, 2], 20, generator=torch.Generator().manual_seed(0))
+    model.cuda()
+    logits, (h, c) = model(torch.tensor([[1, 2]], device="cuda"))
+    assert logits.device.type == h.device.type == "cuda"
+    assert model.sample([1, 2], 20, generator=torch.Generator().manual_seed(0)) == cpu_draw
+    regressor = SequenceRegressor(1, 4, cell="gru").cuda()
+    assert regressor(torch.zeros(2, 5, 1, device="cuda")).device.type == "cuda"
