@@ -186,3 +186,16 @@ def test_default_criterion_ignores_minus_100_and_windows_without_targets():
     assert empty.item() == 0.0
     empty.backward()
     assert torch.equal(logits.grad, torch.zeros_like(logits))
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_peak_memory_on_cuda_reads_the_allocator_peak():
+    mib = 2**18
+
+    def one_after_the_other():
+        a = torch.empty(mib, device="cuda")
+        del a
+        return torch.empty(2 * mib, device="cuda").numel()
+
+    assert peak_memory(one_after_the_other, device="cuda") == (2 * mib, 2 * 2**20)
