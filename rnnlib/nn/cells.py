@@ -185,8 +185,10 @@ class _LSTMRecurrence(torch.autograd.Function):
         h = hbuf[out_slice]
         # Everything that does not depend on the incoming gradient, for all steps at once
         # (few passes over memory: this part is bandwidth-bound):
-        # sigmoid'(a) = s (1 - s), for i, f and o at once (the g slot is not used)
-        dsig = torch.addcmul(gates, gates, gates, value=-1)
+        # sigmoid'(a) = s (1 - s), for i, f and o at once (the g slot is not used); written into
+        # the buffer of dL/dgates, which the loop below overwrites: one (T, N, 4H) array less
+        dgates = torch.empty_like(gates)
+        dsig = torch.addcmul(gates, gates, gates, value=-1, out=dgates)
         di, df, _, do = dsig.chunk(4, dim=2)
         #   dL/da_o  = dL/dh_t * tanh(c_t) o(1 - o)                            -> factor_o
         factor_o = tanh_c * do
@@ -197,7 +199,6 @@ class _LSTMRecurrence(torch.autograd.Function):
         torch.mul(g, di, out=factor_ifg[:, :, 0])
         torch.mul(c_prev, df, out=factor_ifg[:, :, 1])
         torch.addcmul(i, i * g, g, value=-1, out=factor_ifg[:, :, 2])
-        dgates = torch.empty_like(gates)
         order = list(reversed(steps))
         dh = dhs[order[0]]
         dc = torch.zeros_like(dh) if dc_last is None else dc_last
@@ -251,46 +252,50 @@ class _GRURecurrence(torch.autograd.Function):
         H = G // 3
         first, steps, index, out_slice, _ = _buffers_slices(T, reverse)
         hbuf = xg.new_empty(T + 1, N, H)
-        hg = xg.new_empty(T, N, G)  # h_{t-1} W_hh^T + b_hh of every step
-        gates = xg.new_empty(T, N, G)  # r, z, n of every step
+        rzu = xg.new_empty(T, N, G)  # r, z and u_n = h_{t-1} W_hn^T + b_hn of every step
+        n_all = xg.new_empty(T, N, H)
         hbuf[first] = h0
         weight_hh_t = weight_hh.t()
         for t in steps:
             prev, new = index(t)
+            u = rzu[t]
             # [u_r, u_z, u_n] = h_{t-1} W_hh^T + b_hh   (all gates: one product)
             if bias_hh is None:
-                torch.mm(hbuf[prev], weight_hh_t, out=hg[t])
+                torch.mm(hbuf[prev], weight_hh_t, out=u)
             else:
-                torch.addmm(bias_hh, hbuf[prev], weight_hh_t, out=hg[t])
-            rz, n = gates[t, :, : 2 * H], gates[t, :, 2 * H :]
+                torch.addmm(bias_hh, hbuf[prev], weight_hh_t, out=u)
+            rz = u[:, : 2 * H]
             # r = sigmoid(x_t W_ir^T + b_ir + u_r),  z = sigmoid(x_t W_iz^T + b_iz + u_z)
-            torch.add(xg[t, :, : 2 * H], hg[t, :, : 2 * H], out=rz).sigmoid_()
+            rz.add_(xg[t, :, : 2 * H]).sigmoid_()
             # n = tanh(x_t W_in^T + b_in + r * u_n)
-            torch.addcmul(xg[t, :, 2 * H :], rz[:, :H], hg[t, :, 2 * H :], out=n).tanh_()
+            torch.addcmul(xg[t, :, 2 * H :], rz[:, :H], u[:, 2 * H :], out=n_all[t]).tanh_()
             # h_t = (1 - z) * n + z * h_{t-1}
-            torch.lerp(n, hbuf[prev], rz[:, H:], out=hbuf[new])
-        ctx.save_for_backward(hbuf, hg, gates, weight_hh)
+            torch.lerp(n_all[t], hbuf[prev], rz[:, H:], out=hbuf[new])
+        ctx.save_for_backward(hbuf, rzu, n_all, weight_hh)
         ctx.reverse = reverse
         ctx.has_bias = bias_hh is not None
         return hbuf[out_slice]
 
     @staticmethod
     def backward(ctx, dhs):
-        hbuf, hg, gates, weight_hh = ctx.saved_tensors
-        T, N, G = gates.shape
+        hbuf, rzu, n, weight_hh = ctx.saved_tensors
+        T, N, G = rzu.shape
         H = G // 3
         _, steps, _, _, prev_slice = _buffers_slices(T, ctx.reverse)
-        r, z, n = gates.chunk(3, dim=2)
+        r, z, u_n = rzu.chunk(3, dim=2)
         h_prev = hbuf[prev_slice]
         # Everything that does not depend on the incoming gradient, for all steps at once:
-        #   dL/dn   = dL/dh_t (1 - z)            -> dL/d(pre-tanh n) = dL/dh_t * factor_n
-        #   dL/du   = dL/dh_t * [factor_n u_n r(1-r),  (h_{t-1} - n) z(1-z),  factor_n r]
-        # where u = h_{t-1} W_hh^T + b_hh (the hidden part of the gates).
-        factor_n = (1 - z) * (1 - n * n)
-        factor_u = torch.stack(
-            (factor_n * hg[:, :, 2 * H :] * r * (1 - r), (h_prev - n) * z * (1 - z), factor_n * r), dim=2
-        )
-        du = torch.empty_like(gates)  # dL/du_t, (T, N, 3H)
+        #   dL/d(pre-tanh n) = dL/dh_t (1 - z)(1 - n^2)                  -> dL/dh_t * factor_n
+        #   dL/du = dL/dh_t * [factor_n u_n r(1-r),  (h_{t-1} - n) z(1-z),  factor_n r]  -> factor_u
+        # where u = h_{t-1} W_hh^T + b_hh is the hidden part of the gates.
+        one_minus_z = 1 - z
+        factor_n = torch.addcmul(one_minus_z, one_minus_z * n, n, value=-1)
+        del one_minus_z
+        factor_u = rzu.new_empty(T, N, 3, H)
+        torch.mul(factor_n, u_n, out=factor_u[:, :, 0]).mul_(torch.addcmul(r, r, r, value=-1))
+        torch.sub(h_prev, n, out=factor_u[:, :, 1]).mul_(torch.addcmul(z, z, z, value=-1))
+        torch.mul(factor_n, r, out=factor_u[:, :, 2])
+        du = torch.empty_like(rzu)  # dL/du_t, (T, N, 3H)
         dh_all = torch.empty_like(n)  # dL/dh_t, (T, N, H)
         order = list(reversed(steps))
         dh_all[order[0]] = dhs[order[0]]
@@ -304,11 +309,12 @@ class _GRURecurrence(torch.autograd.Function):
                 torch.addmm(direct, du[t], weight_hh, out=dh_all[order[k + 1]])
         t0 = order[-1]
         dh0 = torch.addmm(dh_all[t0] * z[t0], du[t0], weight_hh)
-        # the input part of the gates: r and z share dL/du, n gets dL/dh_t * factor_n
-        dxg = torch.cat((du[:, :, : 2 * H], dh_all * factor_n), dim=2)
         dweight_hh = _weight_grad(du, h_prev)
         dbias_hh = du.sum(dim=(0, 1)) if ctx.has_bias else None
-        return dxg, dh0, dweight_hh, dbias_hh, None
+        # the input part of the gates: r and z share dL/du; n gets dL/dh_t * factor_n, written
+        # over dL/du_n (no longer needed) so that du becomes dL/dxg without a new array
+        torch.mul(dh_all, factor_n, out=du[:, :, 2 * H :])
+        return du, dh0, dweight_hh, dbias_hh, None
 
 
 def gru_sequence(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False):

@@ -1,0 +1,204 @@
+"""Speed and memory of recurrent layers: torch.nn vs rnnlib.nn vs rnnlib.scratch (NumPy).
+
+What is measured (float32, batch-first, one layer, one direction):
+
+* **time**: one forward + backward pass of the loss ``sum(outputs)`` (gradients of the input
+  and of every parameter), median over ``--repeats`` runs after 3 warm-up runs. The
+  implementations take turns inside every repeat (round-robin, rotating who goes first), so a
+  burst of load on a shared machine hits all of them alike; ratios are to torch.nn's median in
+  the same run. ``torch.set_num_threads(--threads)`` (default 2); NumPy's BLAS gets the same
+  thread count through the usual environment variables, set before NumPy is imported.
+* **peak memory** of one forward + backward at T = 100 and T = 1000: the highest total size of
+  the arrays the pass itself allocated (parameters and input excluded). torch on CPU: every
+  tensor storage created by an operation is tracked until it is freed
+  (``rnnlib.bptt.peak_memory``); torch on CUDA: ``torch.cuda.max_memory_allocated``; NumPy:
+  ``tracemalloc``'s peak (NumPy reports its allocations to it).
+
+Run ``python benchmarks/bench_rnn.py`` (about 2-3 minutes on 2 idle cores); ``--help`` for options.
+The machine's load average is printed with the table: timings on a busy machine are inflated.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+
+if __name__ == "__main__":
+    # NumPy's BLAS reads these once, when it is loaded: set them before anything imports NumPy.
+    _threads = "2"
+    for i, arg in enumerate(sys.argv):
+        if arg == "--threads" and i + 1 < len(sys.argv):
+            _threads = sys.argv[i + 1]
+        elif arg.startswith("--threads="):
+            _threads = arg.split("=", 1)[1]
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, _threads)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import rnnlib.nn  # noqa: E402
+from rnnlib.bptt import peak_memory  # noqa: E402
+
+try:
+    from rnnlib import scratch
+except ImportError:  # rnnlib.scratch not there yet: benchmark torch.nn and rnnlib.nn only
+    scratch = None
+
+SIZES = [(32, 64, 28, 256), (64, 100, 64, 128)]  # (N, T, D, H)
+CELLS = ["RNN", "LSTM", "GRU"]
+MEMORY_SHAPE = (32, 28, 256)  # (N, D, H) for the memory table
+
+
+# ----------------------------------------------------------------------------------------------
+# One forward + backward pass of each implementation, as a zero-argument function
+
+
+def torch_pass(module, x):
+    def run():
+        module.zero_grad(set_to_none=True)
+        x.grad = None
+        out, _ = module(x)
+        out.sum().backward()
+        if x.is_cuda:
+            torch.cuda.synchronize()
+
+    return run
+
+
+def scratch_pass(cell, x, params):
+    module = getattr(scratch, cell.lower())
+
+    def run():
+        hs, _, cache = module.forward(x, None, params)
+        # gradient of sum(outputs): dL/dh_t = 1 at every step
+        return module.backward(np.ones_like(hs), cache)
+
+    return run
+
+
+def implementations(cell, N, T, D, H, device="cpu", with_scratch=True, seed=0):
+    """{name: pass} for torch.nn, rnnlib.nn (same weights) and rnnlib.scratch (CPU only)."""
+    torch.manual_seed(seed)
+    reference = getattr(torch.nn, cell)(D, H, batch_first=True).to(device)
+    ours = getattr(rnnlib.nn, cell)(D, H).to(device)
+    ours.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(N, T, D, device=device, requires_grad=True)
+    runs = {"torch.nn": torch_pass(reference, x), "rnnlib.nn": torch_pass(ours, x)}
+    if with_scratch and scratch is not None and device == "cpu":
+        params = {k: v.astype(np.float32) for k, v in scratch.params_from_torch(reference).items()}
+        runs["rnnlib.scratch"] = scratch_pass(cell, x.detach().numpy().copy(), params)
+    return runs
+
+
+# ----------------------------------------------------------------------------------------------
+# Timing
+
+
+def time_round_robin(runs, repeats, warmup=3):
+    """Median seconds of each run; all runs take turns in every repeat."""
+    names = list(runs)
+    for _ in range(warmup):
+        for name in names:
+            runs[name]()
+    times = {name: [] for name in names}
+    for r in range(repeats):
+        order = names[r % len(names) :] + names[: r % len(names)]
+        for name in order:
+            start = time.perf_counter()
+            runs[name]()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def speed_table(repeats, devices, with_scratch):
+    rows = []
+    for device in devices:
+        for N, T, D, H in SIZES:
+            for cell in CELLS:
+                runs = implementations(cell, N, T, D, H, device, with_scratch)
+                medians = time_round_robin(runs, repeats)
+                for name, seconds in medians.items():
+                    rows.append((device, f"({N}, {T}, {D}, {H})", cell, name, seconds, seconds / medians["torch.nn"]))
+                print(f"  timed {cell} {(N, T, D, H)} on {device}", file=sys.stderr, flush=True)
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------
+# Memory
+
+
+def numpy_peak_bytes(run):
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    before = tracemalloc.get_traced_memory()[0]
+    run()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak - before
+
+
+def memory_table(devices, with_scratch, lengths=(100, 1000)):
+    N, D, H = MEMORY_SHAPE
+    rows = []
+    for device in devices:
+        for cell in CELLS:
+            for T in lengths:
+                runs = implementations(cell, N, T, D, H, device, with_scratch)
+                for name, run in runs.items():
+                    run()  # warm up (lazy initialisations are not part of the pass)
+                    if name == "rnnlib.scratch":
+                        peak = numpy_peak_bytes(run)
+                    else:
+                        _, peak = peak_memory(run, device=device)
+                    rows.append((device, cell, T, name, peak))
+                print(f"  measured memory {cell} T={T} on {device}", file=sys.stderr, flush=True)
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=20, help="timed repeats per implementation (default 20)")
+    parser.add_argument("--threads", type=int, default=2, help="torch/BLAS threads (default 2)")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory table")
+    parser.add_argument("--no-scratch", action="store_true", help="skip rnnlib.scratch (NumPy)")
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or args.threads < 1:
+        parser.error("--repeats and --threads must be >= 1")
+    torch.set_num_threads(args.threads)
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    with_scratch = not args.no_scratch
+    if scratch is None and with_scratch:
+        print("note: rnnlib.scratch is not installed yet; its rows are skipped", file=sys.stderr)
+
+    load_before = os.getloadavg()
+    started = time.perf_counter()
+    speed = speed_table(args.repeats, devices, with_scratch)
+    memory = [] if args.no_memory else memory_table(devices, with_scratch)
+    load_after = os.getloadavg()
+
+    print(f"\nForward + backward of sum(outputs), float32, batch-first, 1 layer; torch {torch.__version__}, "
+          f"{args.threads} threads, median of {args.repeats} after 3 warm-up runs")
+    print(f"machine: {os.cpu_count()} logical CPUs; load average (1 min) {load_before[0]:.1f} before, "
+          f"{load_after[0]:.1f} after; total {time.perf_counter() - started:.0f} s\n")
+    print(f"| device | (N, T, D, H) | cell | implementation | median ms | ratio to torch.nn |")
+    print("|---|---|---|---|---:|---:|")
+    for device, size, cell, name, seconds, ratio in speed:
+        print(f"| {device} | {size} | {cell} | {name} | {seconds * 1e3:.1f} | {ratio:.2f} |")
+    if memory:
+        N, D, H = MEMORY_SHAPE
+        print(f"\nPeak memory of one forward + backward, (N, D, H) = ({N}, {D}, {H}), float32 "
+              "(CPU torch: live tensor storages; CUDA: max_memory_allocated; NumPy: tracemalloc)\n")
+        print("| device | cell | T | implementation | peak MiB |")
+        print("|---|---|---:|---|---:|")
+        for device, cell, T, name, peak in memory:
+            print(f"| {device} | {cell} | {T} | {name} | {peak / 2**20:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
