@@ -175,7 +175,8 @@ def fit(
         device: defaults to :func:`rnnlib.get_device`.
         checkpoint_path: if given, the model (and optimizer) are saved there at the end of each
             epoch, atomically (only rank 0 writes under torchrun).
-        progress: show a tqdm progress bar with the running loss.
+        progress: show a tqdm progress bar with the running loss (a widget in Jupyter); the
+            environment variable ``RNNLIB_PROGRESS=0`` turns bars off everywhere.
         seed: seeds Python, NumPy and torch (:func:`rnnlib.seed_everything`) and the data order.
         on_step: optional callback ``on_step(step, loss, model)`` called after each step.
         receipt: optional callable ``receipt(history)``, e.g. :class:`rnnlib.energy.ComputeReceipt`;
@@ -207,6 +208,8 @@ def fit(
     train_model = dist_utils.wrap_model(model, context) if context else model
     loader, sampler = _make_loader(data, batch_size, shuffle, seed, distributed=context is not None)
     is_main = context is None or context.rank == 0
+    # RNNLIB_PROGRESS=0 hides the bars everywhere (tools/execute_notebooks.py sets it for the book).
+    show_progress = progress and is_main and os.environ.get("RNNLIB_PROGRESS", "1") != "0"
     val_batch_size = batch_size if isinstance(val_data, torch.utils.data.Dataset) else None
 
     history = History()
@@ -217,7 +220,7 @@ def fit(
     for epoch in range(epochs):
         if sampler is not None:
             sampler.set_epoch(epoch)
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{epochs}", disable=not (progress and is_main), leave=False)
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{epochs}", disable=not show_progress, leave=False)
         for batch in bar:
             batch = move_to(batch, device)
             loss = loss_fn(train_model, batch)

@@ -12,6 +12,8 @@ import pytest
 
 CHAPTERS = Path(__file__).resolve().parents[1] / "chapters"
 NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))
+# Progress-bar widgets (tqdm.auto with ipywidgets): tools/execute_notebooks.py turns fit's bars off.
+WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
 def problems(nb):
@@ -34,6 +36,8 @@ def problems(nb):
         if "raises-exception" in cell.metadata.get("tags", []):
             continue
         for output in cell.get("outputs", []):
+            if WIDGET in output.get("data", {}):
+                found.append(f"cell {index} holds a widget output (the book would load widget scripts from a CDN)")
             if output.get("output_type") == "error":
                 found.append(f"cell {index} has an error output: {output.get('ename')}: {output.get('evalue')}")
     return found
@@ -80,8 +84,10 @@ def test_problems_accepts_an_expected_exception():
         (_notebook([_code("x = 1", 1), _code("1/0", 2, [ERROR])]), "cell 1 has an error output: ValueError"),
         (_notebook([_code("x = 1", 2), _code("y = 2", 1)]), "cell 1 ran out of order"),
         (_notebook([_code("x = 1", 1)], kernel="conda-env-rnn"), "kernel name is 'conda-env-rnn'"),
+        (_notebook([_code("fit()", 1, [nbformat.v4.new_output("display_data", data={WIDGET: {}, "text/plain": "bar"})])]),
+         "cell 0 holds a widget output"),
     ],
-    ids=["unexecuted", "error", "out-of-order", "kernel"],
+    ids=["unexecuted", "error", "out-of-order", "kernel", "widget"],
 )
 def test_problems_finds_each_defect(nb, message):
     assert any(message in p for p in problems(nb)), problems(nb)

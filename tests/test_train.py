@@ -145,3 +145,16 @@ def test_failed_save_leaves_the_existing_checkpoint_untouched(tmp_path, monkeypa
         save_checkpoint(path, model, step=2)
     assert (tmp_path / "model.pt").read_bytes() == original
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
+
+
+def test_progress_bar_shows_unless_rnnlib_progress_is_0(capsys, monkeypatch):
+    def run():
+        model = torch.nn.Linear(3, 1)
+        fit(model, _regression_data(), _mse, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+            batch_size=64, progress=True, device="cpu")
+        return capsys.readouterr().err
+
+    monkeypatch.delenv("RNNLIB_PROGRESS", raising=False)
+    assert "epoch 1/1" in run()
+    monkeypatch.setenv("RNNLIB_PROGRESS", "0")
+    assert "epoch 1/1" not in run()

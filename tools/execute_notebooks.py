@@ -66,6 +66,9 @@ def main(argv=None):
 
     # The kernel inherits this environment.
     os.environ["PYTHONHASHSEED"] = "0"
+    # No progress bars in committed outputs: as widgets they would make the book load scripts
+    # from a CDN, and as text they are noise (rnnlib.train.fit reads this).
+    os.environ["RNNLIB_PROGRESS"] = "0"
     os.environ.pop("MPLBACKEND", None)
 
     failed = []
