@@ -55,17 +55,29 @@ def _input_projection(x, weight_ih, bias):
     return xg.view(T, N, -1)
 
 
-def _buffers_slices(T, reverse):
-    """Index bookkeeping for a state buffer of length T + 1 that holds h_0 and every h_t.
+class _Schedule:
+    """Time bookkeeping for a state buffer ``buf`` of length T + 1 that holds h_0 and every h_t.
 
     Forward:  buf[0] = initial state, buf[t + 1] = state after step t.
     Reverse:  buf[T] = initial state, buf[t]     = state after step t (t runs T-1 .. 0).
-    Returns (initial index, steps in processing order, step -> (prev index, new index),
-    slice of the outputs, slice of the "previous state" of every step).
     """
-    if reverse:
-        return T, range(T - 1, -1, -1), (lambda t: (t + 1, t)), slice(0, T), slice(1, T + 1)
-    return 0, range(T), (lambda t: (t, t + 1)), slice(1, T + 1), slice(0, T)
+
+    def __init__(self, T, reverse):
+        self.first = T if reverse else 0  # where the initial state goes
+        self.last = 0 if reverse else T  # where the final state ends up
+        # (t, prev, new) in processing order: step t reads buf[prev] and writes buf[new]
+        self.steps = [(t, t + 1, t) for t in range(T - 1, -1, -1)] if reverse else [(t, t, t + 1) for t in range(T)]
+        self.outputs = slice(0, T) if reverse else slice(1, T + 1)  # buf[outputs][t] = h_t
+        self.previous = slice(1, T + 1) if reverse else slice(0, T)  # buf[previous][t] = state read by step t
+        # backward order; next_t[k] is the step processed after backward_order[k] (None at the end)
+        self.backward_order = [t for t, _, _ in reversed(self.steps)]
+        self.next_t = self.backward_order[1:] + [None]
+
+
+def _steps(*tensors):
+    """Per-step views ``tensor[t]`` of each tensor, made in one call each: indexing inside the
+    time loop would cost a dispatch per step and per tensor."""
+    return [t.unbind(0) for t in tensors]
 
 
 def _weight_grad(dgates, inputs):
@@ -88,39 +100,38 @@ class _RNNRecurrence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, xg, h0, weight_hh, reverse, relu):
         T, N, H = xg.shape
-        first, steps, index, out_slice, prev_slice = _buffers_slices(T, reverse)
+        schedule = _Schedule(T, reverse)
         hbuf = xg.new_empty(T + 1, N, H)
-        hbuf[first] = h0
+        hbuf[schedule.first] = h0
         weight_hh_t = weight_hh.t()
-        for t in steps:
-            prev, new = index(t)
+        xg_, h_ = _steps(xg, hbuf)
+        for t, prev, new in schedule.steps:
             # a_t = (x_t W_ih^T + b_ih + b_hh) + h_{t-1} W_hh^T
-            torch.addmm(xg[t], hbuf[prev], weight_hh_t, out=hbuf[new])
+            torch.addmm(xg_[t], h_[prev], weight_hh_t, out=h_[new])
             # h_t = tanh(a_t)   or   relu(a_t)
-            hbuf[new].relu_() if relu else hbuf[new].tanh_()
+            h_[new].relu_() if relu else h_[new].tanh_()
         ctx.save_for_backward(hbuf, weight_hh)
         ctx.reverse, ctx.relu = reverse, relu
-        return hbuf[out_slice]
+        return hbuf[schedule.outputs]
 
     @staticmethod
     def backward(ctx, dhs):
         hbuf, weight_hh = ctx.saved_tensors
-        T = hbuf.shape[0] - 1
-        _, steps, _, out_slice, prev_slice = _buffers_slices(T, ctx.reverse)
-        hs = hbuf[out_slice]
+        schedule = _Schedule(hbuf.shape[0] - 1, ctx.reverse)
+        hs = hbuf[schedule.outputs]
         # dh_t/da_t for every step at once: relu' = [h > 0], tanh' = 1 - h^2
         local = (hs > 0).to(hs.dtype) if ctx.relu else 1 - hs * hs
         da = torch.empty_like(hs)
-        order = list(reversed(steps))
-        dh = dhs[order[0]]
-        for k, t in enumerate(order):
+        dhs_, local_, da_ = _steps(dhs, local, da)
+        dh = dhs_[schedule.backward_order[0]]
+        for t, t_next in zip(schedule.backward_order, schedule.next_t):
             # dL/da_t = dL/dh_t * act'(a_t)
-            torch.mul(dh, local[t], out=da[t])
-            if k + 1 < len(order):
+            torch.mul(dh, local_[t], out=da_[t])
+            if t_next is not None:
                 # dL/dh_{t-1} = (gradient from the output at t-1) + dL/da_t W_hh
-                dh = torch.addmm(dhs[order[k + 1]], da[t], weight_hh)
-        dh0 = torch.mm(da[order[-1]], weight_hh)
-        dweight_hh = _weight_grad(da, hbuf[prev_slice])
+                dh = torch.addmm(dhs_[t_next], da_[t], weight_hh)
+        dh0 = torch.mm(da_[schedule.backward_order[-1]], weight_hh)
+        dweight_hh = _weight_grad(da, hbuf[schedule.previous])
         return da, dh0, dweight_hh, None, None
 
 
@@ -148,41 +159,40 @@ class _LSTMRecurrence(torch.autograd.Function):
     def forward(ctx, xg, h0, c0, weight_hh, reverse):
         T, N, G = xg.shape
         H = G // 4
-        first, steps, index, out_slice, _ = _buffers_slices(T, reverse)
+        schedule = _Schedule(T, reverse)
         hbuf = xg.new_empty(T + 1, N, H)
         cbuf = xg.new_empty(T + 1, N, H)
         gates = xg.new_empty(T, N, G)  # activated i, f, g, o of every step
         tanh_c = xg.new_empty(T, N, H)
-        hbuf[first] = h0
-        cbuf[first] = c0
+        hbuf[schedule.first] = h0
+        cbuf[schedule.first] = c0
         weight_hh_t = weight_hh.t()
-        for t in steps:
-            prev, new = index(t)
-            a = gates[t]
+        xg_, a_, h_, c_, tanh_c_, if_ = _steps(xg, gates, hbuf, cbuf, tanh_c, gates[:, :, : 2 * H])
+        i_, f_, g_, o_ = _steps(*gates.chunk(4, dim=2))
+        for t, prev, new in schedule.steps:
             # [a_i, a_f, a_g, a_o] = (x_t W_ih^T + b_ih + b_hh) + h_{t-1} W_hh^T   (all gates: one product)
-            torch.addmm(xg[t], hbuf[prev], weight_hh_t, out=a)
-            i, f, g, o = a.chunk(4, dim=1)
+            torch.addmm(xg_[t], h_[prev], weight_hh_t, out=a_[t])
             # i = sigmoid(a_i), f = sigmoid(a_f), g = tanh(a_g), o = sigmoid(a_o)
-            a[:, : 2 * H].sigmoid_()
-            g.tanh_()
-            o.sigmoid_()
+            if_[t].sigmoid_()
+            g_[t].tanh_()
+            o_[t].sigmoid_()
             # c_t = f * c_{t-1} + i * g
-            torch.mul(f, cbuf[prev], out=cbuf[new]).addcmul_(i, g)
+            torch.mul(f_[t], c_[prev], out=c_[new]).addcmul_(i_[t], g_[t])
             # h_t = o * tanh(c_t)
-            torch.mul(o, torch.tanh(cbuf[new], out=tanh_c[t]), out=hbuf[new])
+            torch.mul(o_[t], torch.tanh(c_[new], out=tanh_c_[t]), out=h_[new])
         ctx.save_for_backward(hbuf, cbuf, gates, tanh_c, weight_hh)
         ctx.reverse = reverse
-        return hbuf[out_slice], cbuf[0 if reverse else T]
+        return hbuf[schedule.outputs], cbuf[schedule.last]
 
     @staticmethod
     def backward(ctx, dhs, dc_last):
         hbuf, cbuf, gates, tanh_c, weight_hh = ctx.saved_tensors
         T, N, G = gates.shape
         H = G // 4
-        _, steps, _, out_slice, prev_slice = _buffers_slices(T, ctx.reverse)
+        schedule = _Schedule(T, ctx.reverse)
         i, f, g, o = gates.chunk(4, dim=2)
-        c_prev = cbuf[prev_slice]
-        h = hbuf[out_slice]
+        c_prev = cbuf[schedule.previous]
+        h = hbuf[schedule.outputs]
         # Everything that does not depend on the incoming gradient, for all steps at once
         # (few passes over memory: this part is bandwidth-bound):
         # sigmoid'(a) = s (1 - s), for i, f and o at once (the g slot is not used); written into
@@ -199,24 +209,26 @@ class _LSTMRecurrence(torch.autograd.Function):
         torch.mul(g, di, out=factor_ifg[:, :, 0])
         torch.mul(c_prev, df, out=factor_ifg[:, :, 1])
         torch.addcmul(i, i * g, g, value=-1, out=factor_ifg[:, :, 2])
-        order = list(reversed(steps))
-        dh = dhs[order[0]]
-        dc = torch.zeros_like(dh) if dc_last is None else dc_last
-        for k, t in enumerate(order):
-            da = dgates[t]
+        dgates_4 = dgates.view(T, N, 4, H)
+        dhs_, f_, factor_o_, factor_c_, factor_ifg_, da_, da_o_, da_ifg_ = _steps(
+            dhs, f, factor_o, factor_c, factor_ifg, dgates, dgates_4[:, :, 3], dgates_4[:, :, :3]
+        )
+        dh = dhs_[schedule.backward_order[0]]
+        dc = dc_last
+        for t, t_next in zip(schedule.backward_order, schedule.next_t):
             # dL/da_o = dL/dh_t * factor_o
-            torch.mul(dh, factor_o[t], out=da[:, 3 * H :])
+            torch.mul(dh, factor_o_[t], out=da_o_[t])
             # dL/dc_t = (dL/dc_{t+1} * f_{t+1}) + dL/dh_t * factor_c
-            dc = torch.addcmul(dc, dh, factor_c[t])
+            dc = torch.addcmul(dc, dh, factor_c_[t])
             # dL/d[a_i, a_f, a_g] = dL/dc_t * factor_ifg
-            torch.mul(factor_ifg[t], dc.unsqueeze(1), out=da.view(N, 4, H)[:, :3])
+            torch.mul(factor_ifg_[t], dc.unsqueeze(1), out=da_ifg_[t])
             # dL/dc_{t-1} (its part through c_t = f * c_{t-1} + ...)
-            dc = dc * f[t]
-            if k + 1 < len(order):
+            dc = dc * f_[t]
+            if t_next is not None:
                 # dL/dh_{t-1} = (gradient from the output at t-1) + dL/da_t W_hh
-                dh = torch.addmm(dhs[order[k + 1]], da, weight_hh)
-        dh0 = torch.mm(dgates[order[-1]], weight_hh)
-        dweight_hh = _weight_grad(dgates, hbuf[prev_slice])
+                dh = torch.addmm(dhs_[t_next], da_[t], weight_hh)
+        dh0 = torch.mm(da_[schedule.backward_order[-1]], weight_hh)
+        dweight_hh = _weight_grad(dgates, hbuf[schedule.previous])
         return dgates, dh0, dc, dweight_hh, None
 
 
@@ -250,40 +262,40 @@ class _GRURecurrence(torch.autograd.Function):
     def forward(ctx, xg, h0, weight_hh, bias_hh, reverse):
         T, N, G = xg.shape
         H = G // 3
-        first, steps, index, out_slice, _ = _buffers_slices(T, reverse)
+        schedule = _Schedule(T, reverse)
         hbuf = xg.new_empty(T + 1, N, H)
         rzu = xg.new_empty(T, N, G)  # r, z and u_n = h_{t-1} W_hn^T + b_hn of every step
         n_all = xg.new_empty(T, N, H)
-        hbuf[first] = h0
+        hbuf[schedule.first] = h0
         weight_hh_t = weight_hh.t()
-        for t in steps:
-            prev, new = index(t)
-            u = rzu[t]
+        xg_rz_, xg_n_, u_, rz_, r_, z_, u_n_, n_, h_ = _steps(
+            xg[:, :, : 2 * H], xg[:, :, 2 * H :], rzu, rzu[:, :, : 2 * H], *rzu.chunk(3, dim=2), n_all, hbuf
+        )
+        for t, prev, new in schedule.steps:
             # [u_r, u_z, u_n] = h_{t-1} W_hh^T + b_hh   (all gates: one product)
             if bias_hh is None:
-                torch.mm(hbuf[prev], weight_hh_t, out=u)
+                torch.mm(h_[prev], weight_hh_t, out=u_[t])
             else:
-                torch.addmm(bias_hh, hbuf[prev], weight_hh_t, out=u)
-            rz = u[:, : 2 * H]
+                torch.addmm(bias_hh, h_[prev], weight_hh_t, out=u_[t])
             # r = sigmoid(x_t W_ir^T + b_ir + u_r),  z = sigmoid(x_t W_iz^T + b_iz + u_z)
-            rz.add_(xg[t, :, : 2 * H]).sigmoid_()
+            rz_[t].add_(xg_rz_[t]).sigmoid_()
             # n = tanh(x_t W_in^T + b_in + r * u_n)
-            torch.addcmul(xg[t, :, 2 * H :], rz[:, :H], u[:, 2 * H :], out=n_all[t]).tanh_()
+            torch.addcmul(xg_n_[t], r_[t], u_n_[t], out=n_[t]).tanh_()
             # h_t = (1 - z) * n + z * h_{t-1}
-            torch.lerp(n_all[t], hbuf[prev], rz[:, H:], out=hbuf[new])
+            torch.lerp(n_[t], h_[prev], z_[t], out=h_[new])
         ctx.save_for_backward(hbuf, rzu, n_all, weight_hh)
         ctx.reverse = reverse
         ctx.has_bias = bias_hh is not None
-        return hbuf[out_slice]
+        return hbuf[schedule.outputs]
 
     @staticmethod
     def backward(ctx, dhs):
         hbuf, rzu, n, weight_hh = ctx.saved_tensors
         T, N, G = rzu.shape
         H = G // 3
-        _, steps, _, _, prev_slice = _buffers_slices(T, ctx.reverse)
+        schedule = _Schedule(T, ctx.reverse)
         r, z, u_n = rzu.chunk(3, dim=2)
-        h_prev = hbuf[prev_slice]
+        h_prev = hbuf[schedule.previous]
         # Everything that does not depend on the incoming gradient, for all steps at once:
         #   dL/d(pre-tanh n) = dL/dh_t (1 - z)(1 - n^2)                  -> dL/dh_t * factor_n
         #   dL/du = dL/dh_t * [factor_n u_n r(1-r),  (h_{t-1} - n) z(1-z),  factor_n r]  -> factor_u
@@ -297,18 +309,17 @@ class _GRURecurrence(torch.autograd.Function):
         torch.mul(factor_n, r, out=factor_u[:, :, 2])
         du = torch.empty_like(rzu)  # dL/du_t, (T, N, 3H)
         dh_all = torch.empty_like(n)  # dL/dh_t, (T, N, H)
-        order = list(reversed(steps))
-        dh_all[order[0]] = dhs[order[0]]
-        for k, t in enumerate(order):
-            dh = dh_all[t]
+        dhs_, z_, factor_u_, du_, du3_, dh_ = _steps(dhs, z, factor_u, du, du.view(T, N, 3, H), dh_all)
+        order = schedule.backward_order
+        dh_[order[0]].copy_(dhs_[order[0]])
+        for t, t_next in zip(order, schedule.next_t):
             # dL/du_t = dL/dh_t * factor_u
-            torch.mul(factor_u[t], dh.unsqueeze(1), out=du[t].view(N, 3, H))
-            if k + 1 < len(order):
+            torch.mul(factor_u_[t], dh_[t].unsqueeze(1), out=du3_[t])
+            if t_next is not None:
                 # dL/dh_{t-1} = (gradient from the output at t-1) + dL/dh_t z + dL/du_t W_hh
-                direct = torch.addcmul(dhs[order[k + 1]], dh, z[t])
-                torch.addmm(direct, du[t], weight_hh, out=dh_all[order[k + 1]])
-        t0 = order[-1]
-        dh0 = torch.addmm(dh_all[t0] * z[t0], du[t0], weight_hh)
+                direct = torch.addcmul(dhs_[t_next], dh_[t], z_[t])
+                torch.addmm(direct, du_[t], weight_hh, out=dh_[t_next])
+        dh0 = torch.addmm(dh_[order[-1]] * z_[order[-1]], du_[order[-1]], weight_hh)
         dweight_hh = _weight_grad(du, h_prev)
         dbias_hh = du.sum(dim=(0, 1)) if ctx.has_bias else None
         # the input part of the gates: r and z share dL/du; n gets dL/dh_t * factor_n, written
