@@ -32,16 +32,15 @@ and beam search (:meth:`CaptionModel.beam_search`, built on :func:`beam_search`,
 decoder step function). Both return the attention weights of every generated word.
 """
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
 from rnnlib.nn.attention import AdditiveAttention
 from rnnlib.nn.cells import LSTMCell
+from rnnlib.nn.seq2seq import Hypothesis  # the same finished-beam record as translation
 from rnnlib.validate import check_float, check_integer, check_positive_int, check_shape
 
-__all__ = ["CNNEncoder", "CaptionModel", "Hypothesis", "beam_search", "caption_loss"]
+__all__ = ["CNNEncoder", "CaptionModel", "beam_search", "caption_loss"]
 
 
 class CNNEncoder(nn.Module):
@@ -89,24 +88,16 @@ class CNNEncoder(nn.Module):
         return maps.flatten(2).transpose(1, 2)
 
 
-@dataclass
-class Hypothesis:
-    """One finished beam: ``tokens`` (after ``<start>``, ending with ``<end>`` unless cut at
-    ``max_len``), ``score`` = the sum of its tokens' log-probabilities, and the attention
-    ``weights`` (len(tokens), S) of every token, or None without attention."""
-
-    tokens: list
-    score: float
-    weights: torch.Tensor = None
-
-
 def _select_rows(state, rows):
     return tuple(s[rows] for s in state) if isinstance(state, tuple) else state[rows]
 
 
 @torch.no_grad()
 def beam_search(step, state, *, bos_id, eos_id, beam_size, max_len):
-    """Beam search over any decoder step function, for one input; returns the best :class:`Hypothesis`.
+    """Beam search over any decoder step function, for one input.
+
+    Returns the best :class:`~rnnlib.nn.seq2seq.Hypothesis` (the record that translation's beam
+    search returns too).
 
     Args:
         step: ``step(y_prev (k,), state) -> (logits (k, V), state, weights (k, S) or None)``: one
@@ -276,7 +267,7 @@ class CaptionModel(nn.Module):
 
     @torch.no_grad()
     def beam_search(self, images, beam_size, max_len):
-        """Beam search for each image; returns a list (length N) of the best :class:`Hypothesis`."""
+        """Beam search for each image: a list (length N) of the best :class:`~rnnlib.nn.seq2seq.Hypothesis`."""
         check_positive_int("beam_size", beam_size)
         check_positive_int("max_len", max_len)
         features = self.encode(images)
