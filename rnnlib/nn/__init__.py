@@ -10,3 +10,4 @@ from rnnlib.nn.cells import GRUCell, LSTMCell, RNNCell
 from rnnlib.nn.recurrent import GRU, LSTM, RNN
 from rnnlib.nn.tagger import SequenceTagger  # noqa: E402,F401
 from rnnlib.nn.seq2seq import EncoderOutput, Hypothesis, Seq2Seq, length_mask, reverse_padded  # noqa: E402,F401
+from rnnlib.nn.captioning import CaptionModel, CNNEncoder, caption_loss  # noqa: E402,F401
