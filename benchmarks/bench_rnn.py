@@ -49,7 +49,7 @@ except ImportError:  # rnnlib.scratch not there yet: benchmark torch.nn and rnnl
 
 SIZES = [(32, 64, 28, 256), (64, 100, 64, 128)]  # (N, T, D, H)
 CELLS = ["RNN", "LSTM", "GRU"]
-MEMORY_SHAPE = (32, 28, 256)  # (N, D, H) for the memory table
+MEMORY_SHAPE = (16, 28, 128)  # (N, D, H) for the memory table (memory grows as N * H * T)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -206,6 +206,13 @@ def test_gradcheck_finite_differences(name):
     assert torch.autograd.gradcheck(f, (x, *states, *params), eps=1e-6, atol=1e-8, rtol=1e-6, fast_mode=True)
 
 
+def test_second_derivatives_are_refused_clearly():
+    module = rnn.GRU(2, 3).double()
+    x = torch.randn(1, 4, 2, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(RuntimeError, match="do not support second derivatives"):
+        torch.autograd.grad(module(x)[0].sum(), x, create_graph=True)
+
+
 def test_dropout_between_layers_only():
     torch.manual_seed(0)
     ours, ref = module_pair("LSTM", 4, 6, num_layers=2, dropout=0.5)

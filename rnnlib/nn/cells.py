@@ -74,6 +74,15 @@ class _Schedule:
         self.next_t = self.backward_order[1:] + [None]
 
 
+def _refuse_second_derivatives():
+    """The backward passes are hand-written with in-place buffers: they cannot be differentiated."""
+    if torch.is_grad_enabled():
+        raise RuntimeError(
+            "rnnlib.nn recurrent layers compute gradients by a hand-written backward pass and do not "
+            "support second derivatives (create_graph=True); use torch.nn's layers for that"
+        )
+
+
 def _steps(*tensors):
     """Per-step views ``tensor[t]`` of each tensor, made in one call each: indexing inside the
     time loop would cost a dispatch per step and per tensor."""
@@ -116,6 +125,7 @@ class _RNNRecurrence(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, dhs):
+        _refuse_second_derivatives()
         hbuf, weight_hh = ctx.saved_tensors
         schedule = _Schedule(hbuf.shape[0] - 1, ctx.reverse)
         hs = hbuf[schedule.outputs]
@@ -186,6 +196,7 @@ class _LSTMRecurrence(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, dhs, dc_last):
+        _refuse_second_derivatives()
         hbuf, cbuf, gates, tanh_c, weight_hh = ctx.saved_tensors
         T, N, G = gates.shape
         H = G // 4
@@ -290,6 +301,7 @@ class _GRURecurrence(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, dhs):
+        _refuse_second_derivatives()
         hbuf, rzu, n, weight_hh = ctx.saved_tensors
         T, N, G = rzu.shape
         H = G // 3
