@@ -10,8 +10,9 @@ sequence in one direction (time-major, ``(T, N, ·)``):
   only what truly depends on the previous step: the elementwise gate derivatives that do not
   depend on the incoming gradient are computed for all steps at once before the loop, and the
   weight gradient ``dW_hh = sum_t dgates_t^T h_{t-1}`` is ONE matrix product over all steps
-  after it. This is what makes these modules about as fast as torch's fused kernels on a CPU,
-  where autograd's per-step graph would be about twice as slow.
+  after it. On a CPU this makes RNN and GRU faster than torch.nn's (which record autograd's
+  graph step by step) and keeps the LSTM within about 1.1-1.5x of torch.nn's fused oneDNN
+  kernel (``benchmarks/bench_rnn.py`` measures it).
 
 The cell modules (``RNNCell``, ...) run the same kernels with T = 1, and ``rnnlib.nn.RNN`` /
 ``LSTM`` / ``GRU`` run them over time, layers and directions. Parameter names, shapes, gate
