@@ -3,7 +3,8 @@
 What is measured (float32, batch-first, one layer, one direction):
 
 * **time**: one forward + backward pass of the loss ``sum(outputs)`` (gradients of the input
-  and of every parameter), median over ``--repeats`` runs after 3 warm-up runs. The
+  and of every parameter), median over ``--repeats`` runs after 3 warm-up runs (the minimum
+  is printed too: on a shared machine it is the better estimate of the unloaded time). The
   implementations take turns inside every repeat (round-robin, rotating who goes first), so a
   burst of load on a shared machine hits all of them alike; ratios are to torch.nn's median in
   the same run. ``torch.set_num_threads(--threads)`` (default 2); NumPy's BLAS gets the same
@@ -98,7 +99,7 @@ def implementations(cell, N, T, D, H, device="cpu", with_scratch=True, seed=0):
 
 
 def time_round_robin(runs, repeats, warmup=3):
-    """Median seconds of each run; all runs take turns in every repeat."""
+    """(median, minimum) seconds of each run; all runs take turns in every repeat."""
     names = list(runs)
     for _ in range(warmup):
         for name in names:
@@ -110,7 +111,7 @@ def time_round_robin(runs, repeats, warmup=3):
             start = time.perf_counter()
             runs[name]()
             times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
+    return {name: (statistics.median(t), min(t)) for name, t in times.items()}
 
 
 def speed_table(repeats, devices, with_scratch):
@@ -119,9 +120,11 @@ def speed_table(repeats, devices, with_scratch):
         for N, T, D, H in SIZES:
             for cell in CELLS:
                 runs = implementations(cell, N, T, D, H, device, with_scratch)
-                medians = time_round_robin(runs, repeats)
-                for name, seconds in medians.items():
-                    rows.append((device, f"({N}, {T}, {D}, {H})", cell, name, seconds, seconds / medians["torch.nn"]))
+                timings = time_round_robin(runs, repeats)
+                median_ref, min_ref = timings["torch.nn"]
+                for name, (median, fastest) in timings.items():
+                    rows.append((device, f"({N}, {T}, {D}, {H})", cell, name, median, median / median_ref,
+                                 fastest, fastest / min_ref))
                 print(f"  timed {cell} {(N, T, D, H)} on {device}", file=sys.stderr, flush=True)
     return rows
 
@@ -186,10 +189,10 @@ def main(argv=None):
           f"{args.threads} threads, median of {args.repeats} after 3 warm-up runs")
     print(f"machine: {os.cpu_count()} logical CPUs; load average (1 min) {load_before[0]:.1f} before, "
           f"{load_after[0]:.1f} after; total {time.perf_counter() - started:.0f} s\n")
-    print(f"| device | (N, T, D, H) | cell | implementation | median ms | ratio to torch.nn |")
-    print("|---|---|---|---|---:|---:|")
-    for device, size, cell, name, seconds, ratio in speed:
-        print(f"| {device} | {size} | {cell} | {name} | {seconds * 1e3:.1f} | {ratio:.2f} |")
+    print("| device | (N, T, D, H) | cell | implementation | median ms | ratio to torch.nn | min ms | ratio of mins |")
+    print("|---|---|---|---|---:|---:|---:|---:|")
+    for device, size, cell, name, median, ratio, fastest, min_ratio in speed:
+        print(f"| {device} | {size} | {cell} | {name} | {median * 1e3:.1f} | {ratio:.2f} | {fastest * 1e3:.1f} | {min_ratio:.2f} |")
     if memory:
         N, D, H = MEMORY_SHAPE
         print(f"\nPeak memory of one forward + backward, (N, D, H) = ({N}, {D}, {H}), float32 "
