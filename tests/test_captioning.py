@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from rnnlib.nn.captioning import CaptionModel, CNNEncoder, beam_search, caption_loss
+from rnnlib.nn.captioning import CaptionModel, CNNEncoder, caption_loss
+from rnnlib.nn.decoding import beam_search
 
 V, N = 12, 3
 

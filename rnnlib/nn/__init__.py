@@ -9,5 +9,7 @@ from rnnlib.nn.attention import AdditiveAttention, DotProductAttention
 from rnnlib.nn.cells import GRUCell, LSTMCell, RNNCell
 from rnnlib.nn.recurrent import GRU, LSTM, RNN
 from rnnlib.nn.tagger import SequenceTagger  # noqa: E402,F401
-from rnnlib.nn.seq2seq import EncoderOutput, Hypothesis, Seq2Seq, length_mask, reverse_padded  # noqa: E402,F401
+from rnnlib.nn.decoding import Hypothesis, beam_search  # noqa: E402,F401
+from rnnlib.nn.seq2seq import EncoderOutput, Seq2Seq, length_mask, reverse_padded  # noqa: E402,F401
 from rnnlib.nn.captioning import CaptionModel, CNNEncoder, caption_loss  # noqa: E402,F401
+from rnnlib.nn.models import CharLM, SequenceRegressor  # noqa: E402,F401

@@ -28,7 +28,7 @@ vector knows where in the picture it comes from: convolutions alone are translat
 and the caption's word order (left to right) depends on position.
 
 Decoding: teacher forcing (:meth:`CaptionModel.forward`), greedy (:meth:`CaptionModel.greedy_decode`)
-and beam search (:meth:`CaptionModel.beam_search`, built on :func:`beam_search`, which takes any
+and beam search (:meth:`CaptionModel.beam_search`, built on :func:`rnnlib.nn.decoding.beam_search`, which takes any
 decoder step function). Both return the attention weights of every generated word.
 """
 
@@ -37,10 +37,10 @@ from torch import nn
 
 from rnnlib.nn.attention import AdditiveAttention
 from rnnlib.nn.cells import LSTMCell
-from rnnlib.nn.seq2seq import Hypothesis  # the same finished-beam record as translation
+from rnnlib.nn.decoding import beam_search
 from rnnlib.validate import check_float, check_integer, check_positive_int, check_shape
 
-__all__ = ["CNNEncoder", "CaptionModel", "beam_search", "caption_loss"]
+__all__ = ["CNNEncoder", "CaptionModel", "caption_loss"]
 
 
 class CNNEncoder(nn.Module):
@@ -86,71 +86,6 @@ class CNNEncoder(nn.Module):
         maps = self.layers(torch.cat([images, coords], dim=1))  # (N, C, H/8, W/8)
         # the grid read row by row: s = row * (W/8) + column
         return maps.flatten(2).transpose(1, 2)
-
-
-def _select_rows(state, rows):
-    return tuple(s[rows] for s in state) if isinstance(state, tuple) else state[rows]
-
-
-@torch.no_grad()
-def beam_search(step, state, *, bos_id, eos_id, beam_size, max_len):
-    """Beam search over any decoder step function, for one input.
-
-    Returns the best :class:`~rnnlib.nn.seq2seq.Hypothesis` (the record that translation's beam
-    search returns too).
-
-    Args:
-        step: ``step(y_prev (k,), state) -> (logits (k, V), state, weights (k, S) or None)``: one
-            decoder step for k live prefixes at once (the function expands whatever it reads,
-            such as image features, to k rows).
-        state: the decoder's initial state for one input: a tensor (1, H) or a tuple of them.
-        bos_id, eos_id: start and end token ids.
-
-    Keeps the ``beam_size`` highest-scoring prefixes (score = sum of log-probabilities). A
-    prefix that picks ``<end>`` is finished; the search stops when no live prefix can beat the
-    best finished one (scores only decrease as tokens are added) or after ``max_len`` steps, when
-    the live prefixes are finished as they are. With ``beam_size=1`` it is greedy decoding.
-    """
-    check_positive_int("beam_size", beam_size)
-    check_positive_int("max_len", max_len)
-    first = state[0] if isinstance(state, tuple) else state
-    device = first.device
-    prefixes, prefix_weights = [[]], [[]]
-    scores = torch.zeros(1, device=device)
-    y = torch.full((1,), bos_id, dtype=torch.long, device=device)
-    finished = []
-    for _ in range(max_len):
-        logits, state, alpha = step(y, state)
-        V = logits.shape[1]
-        candidates = (scores[:, None] + torch.log_softmax(logits, dim=1)).flatten()  # (k * V,)
-        # 2k candidates always contain k that do not end in <end>
-        top_scores, top_index = candidates.topk(min(2 * beam_size, candidates.numel()))
-        keep_rows, keep_tokens, keep_scores = [], [], []
-        for score, index in zip(top_scores.tolist(), top_index.tolist()):
-            row, token = divmod(index, V)
-            if token == eos_id:
-                weights = prefix_weights[row] + ([] if alpha is None else [alpha[row]])
-                finished.append(Hypothesis(prefixes[row] + [token], score, _stack(weights)))
-            elif len(keep_rows) < beam_size:
-                keep_rows.append(row)
-                keep_tokens.append(token)
-                keep_scores.append(score)
-        if not keep_rows:
-            break
-        prefix_weights = [prefix_weights[r] + ([] if alpha is None else [alpha[r]]) for r in keep_rows]
-        prefixes = [prefixes[r] + [t] for r, t in zip(keep_rows, keep_tokens)]
-        scores = torch.tensor(keep_scores, device=device)
-        state = _select_rows(state, torch.tensor(keep_rows, device=device))
-        y = torch.tensor(keep_tokens, dtype=torch.long, device=device)
-        if max((h.score for h in finished), default=-float("inf")) >= float(scores.max()):
-            prefixes = []
-            break
-    finished += [Hypothesis(p, float(s), _stack(w)) for p, s, w in zip(prefixes, scores.tolist(), prefix_weights)]
-    return max(finished, key=lambda h: h.score)
-
-
-def _stack(weights):
-    return torch.stack(weights) if weights else None
 
 
 class CaptionModel(nn.Module):
@@ -267,7 +202,7 @@ class CaptionModel(nn.Module):
 
     @torch.no_grad()
     def beam_search(self, images, beam_size, max_len):
-        """Beam search for each image: a list (length N) of the best :class:`~rnnlib.nn.seq2seq.Hypothesis`."""
+        """Beam search for each image: a list (length N) of the best :class:`~rnnlib.nn.decoding.Hypothesis`."""
         check_positive_int("beam_size", beam_size)
         check_positive_int("max_len", max_len)
         features = self.encode(images)

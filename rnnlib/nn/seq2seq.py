@@ -30,10 +30,11 @@ from torch import nn
 
 from rnnlib.nn.attention import AdditiveAttention, DotProductAttention
 from rnnlib.nn.cells import GRUCell, LSTMCell
+from rnnlib.nn.decoding import Hypothesis, beam_search
 from rnnlib.nn.recurrent import GRU, LSTM
 from rnnlib.validate import check_choice, check_integer, check_positive_int, check_shape
 
-__all__ = ["Seq2Seq", "EncoderOutput", "Hypothesis", "reverse_padded", "length_mask"]
+__all__ = ["Seq2Seq", "EncoderOutput", "reverse_padded", "length_mask"]
 
 _CELLS = {"gru": (GRU, GRUCell), "lstm": (LSTM, LSTMCell)}
 
@@ -68,17 +69,6 @@ class EncoderOutput:
     mask: torch.Tensor
     summary: torch.Tensor
     keys: torch.Tensor
-
-
-@dataclass
-class Hypothesis:
-    """One finished beam: ``tokens`` (without ``<bos>``, ending with ``<eos>`` unless cut at
-    ``max_len``), ``score`` = the sum of its tokens' log-probabilities, and the per-step
-    attention ``weights`` (len(tokens), S) or None."""
-
-    tokens: list
-    score: float
-    weights: torch.Tensor = None
 
 
 class Seq2Seq(nn.Module):
@@ -266,7 +256,7 @@ class Seq2Seq(nn.Module):
 
     @torch.no_grad()
     def beam_search(self, src, src_lengths, beam_size, max_len):
-        """Beam search for each source sequence; returns a list (length N) of the best :class:`Hypothesis`.
+        """Beam search for each source sequence; returns a list (length N) of the best :class:`~rnnlib.nn.decoding.Hypothesis`.
 
         At each step every live prefix is extended by every token and the ``beam_size``
         highest-scoring extensions are kept (score = sum of log-probabilities, with ``<pad>`` and
@@ -283,51 +273,18 @@ class Seq2Seq(nn.Module):
 
     def _beam_search_one(self, src, src_lengths, beam_size, max_len):
         encoded = self.encode(src, src_lengths)
-        state = self.initial_state(encoded)
-        V = self.tgt_vocab_size
-        prefixes = [[]]  # live prefixes (ids after <bos>)
-        prefix_weights = [[]]
-        scores = torch.zeros(1, dtype=encoded.memory.dtype, device=src.device)
-        y = torch.full((1,), self.bos_id, dtype=torch.long, device=src.device)
-        finished = []
-        for _ in range(max_len):
-            k = len(prefixes)
-            beam_encoded = EncoderOutput(*(t.expand(k, *t.shape[1:]) for t in (encoded.memory, encoded.mask, encoded.summary, encoded.keys)))
-            logits, state, alpha = self.decode_step(y, state, beam_encoded)
-            log_probs = torch.log_softmax(self._never_generated(logits), dim=1)
-            candidates = (scores[:, None] + log_probs).flatten()  # (k * V,)
-            top_scores, top_index = candidates.topk(min(beam_size, candidates.numel()))
-            keep_rows, keep_tokens, keep_scores = [], [], []
-            for score, index in zip(top_scores.tolist(), top_index.tolist()):
-                row, token = divmod(index, V)
-                if token == self.eos_id:  # finished: it leaves the beam, which shrinks
-                    step_weights = prefix_weights[row] + ([] if alpha is None else [alpha[row]])
-                    finished.append(Hypothesis(prefixes[row] + [token], score, _stack(step_weights)))
-                else:
-                    keep_rows.append(row)
-                    keep_tokens.append(token)
-                    keep_scores.append(score)
-            if not keep_rows:
-                prefixes = []
-                break
-            rows = torch.tensor(keep_rows, device=src.device)
-            prefix_weights = [prefix_weights[r] + ([] if alpha is None else [alpha[r]]) for r in keep_rows]
-            prefixes = [prefixes[r] + [t] for r, t in zip(keep_rows, keep_tokens)]
-            scores = torch.tensor(keep_scores, dtype=log_probs.dtype, device=src.device)
-            state = tuple(s[rows] for s in state) if isinstance(state, tuple) else state[rows]
-            y = torch.tensor(keep_tokens, dtype=torch.long, device=src.device)
-            best_finished = max((h.score for h in finished), default=-float("inf"))
-            if best_finished >= float(scores.max()):
-                prefixes = []
-                break
-        finished += [Hypothesis(p, float(s), _stack(w)) for p, s, w in zip(prefixes, scores.tolist(), prefix_weights)]
-        return max(finished, key=lambda h: h.score)
+
+        def step(y, state):
+            # every live prefix reads the same encoder output
+            k = y.shape[0]
+            parts = (encoded.memory, encoded.mask, encoded.summary, encoded.keys)
+            logits, state, alpha = self.decode_step(y, state, EncoderOutput(*(t.expand(k, *t.shape[1:]) for t in parts)))
+            return self._never_generated(logits), state, alpha
+
+        return beam_search(step, self.initial_state(encoded), bos_id=self.bos_id, eos_id=self.eos_id,
+                           beam_size=beam_size, max_len=max_len)
 
 
 def _hidden(state):
     """The hidden state h of a GRU state h or an LSTM state (h, c)."""
     return state[0] if isinstance(state, tuple) else state
-
-
-def _stack(weights):
-    return torch.stack(weights) if weights else None

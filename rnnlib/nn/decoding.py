@@ -1,0 +1,90 @@
+"""Beam search, written once for every decoder in rnnlib (translation, captioning).
+
+A decoder exposes one step, ``step(y_prev, state) -> (logits, state, weights)``, for k live
+prefixes at once; :func:`beam_search` does the rest.
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+from rnnlib.validate import check_positive_int
+
+__all__ = ["Hypothesis", "beam_search"]
+
+
+@dataclass
+class Hypothesis:
+    """One finished beam: ``tokens`` (without ``<bos>``, ending with ``<eos>`` unless cut at
+    ``max_len``), ``score`` = the sum of its tokens' log-probabilities, and the per-step
+    attention ``weights`` (len(tokens), S) or None."""
+
+    tokens: list
+    score: float
+    weights: torch.Tensor = None
+
+
+def _select_rows(state, rows):
+    return tuple(s[rows] for s in state) if isinstance(state, tuple) else state[rows]
+
+
+def _stack(weights):
+    return torch.stack(weights) if weights else None
+
+
+@torch.no_grad()
+def beam_search(step, state, *, bos_id, eos_id, beam_size, max_len):
+    """Beam search over any decoder step function, for one input; returns the best :class:`Hypothesis`.
+
+    Args:
+        step: ``step(y_prev (k,), state) -> (logits (k, V), state, weights (k, S) or None)``: one
+            decoder step for k live prefixes at once (the function expands whatever it reads,
+            such as encoder outputs or image features, to k rows, and sets the logits of tokens
+            that must never be emitted to -inf).
+        state: the decoder's initial state for one input: a tensor (1, H) or a tuple of them.
+        bos_id, eos_id: start and end token ids.
+
+    At each step every live prefix is extended by every token and the ``beam_size`` highest-scoring
+    extensions are kept (score = sum of log-probabilities, :math:`\\sum_t \\log p(y_t \\mid y_{<t}, x)`).
+    An extension that ends in ``<eos>`` is finished and leaves the beam. The search stops when no
+    live prefix is left or none can beat the best finished one (scores only decrease as tokens are
+    added), or after ``max_len`` steps, when the live prefixes are finished as they are.
+    With ``beam_size=1`` it is greedy decoding; with a beam as wide as the number of prefixes it
+    is exact.
+    """
+    check_positive_int("beam_size", beam_size)
+    check_positive_int("max_len", max_len)
+    first = state[0] if isinstance(state, tuple) else state
+    device = first.device
+    prefixes, prefix_weights = [[]], [[]]
+    scores = torch.zeros(1, dtype=first.dtype, device=device)
+    y = torch.full((1,), bos_id, dtype=torch.long, device=device)
+    finished = []
+    for _ in range(max_len):
+        logits, state, alpha = step(y, state)
+        V = logits.shape[1]
+        candidates = (scores[:, None] + torch.log_softmax(logits, dim=1)).flatten()  # (k * V,)
+        top_scores, top_index = candidates.topk(min(beam_size, candidates.numel()))
+        keep_rows, keep_tokens, keep_scores = [], [], []
+        for score, index in zip(top_scores.tolist(), top_index.tolist()):
+            row, token = divmod(index, V)
+            if token == eos_id:  # finished: it leaves the beam, which shrinks
+                weights = prefix_weights[row] + ([] if alpha is None else [alpha[row]])
+                finished.append(Hypothesis(prefixes[row] + [token], score, _stack(weights)))
+            else:
+                keep_rows.append(row)
+                keep_tokens.append(token)
+                keep_scores.append(score)
+        if not keep_rows:
+            prefixes = []
+            break
+        prefix_weights = [prefix_weights[r] + ([] if alpha is None else [alpha[r]]) for r in keep_rows]
+        prefixes = [prefixes[r] + [t] for r, t in zip(keep_rows, keep_tokens)]
+        scores = torch.tensor(keep_scores, dtype=scores.dtype, device=device)
+        state = _select_rows(state, torch.tensor(keep_rows, device=device))
+        y = torch.tensor(keep_tokens, dtype=torch.long, device=device)
+        if max((h.score for h in finished), default=-float("inf")) >= float(scores.max()):
+            prefixes = []
+            break
+    finished += [Hypothesis(p, float(s), _stack(w)) for p, s, w in zip(prefixes, scores.tolist(), prefix_weights)]
+    return max(finished, key=lambda h: h.score)
