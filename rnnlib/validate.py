@@ -111,3 +111,14 @@ def check_keys(name, mapping, required):
     missing = [k for k in required if k not in mapping]
     if missing:
         raise ValueError(f"{name} is missing keys {missing}; expected keys {sorted(required)}, got {sorted(mapping)}")
+
+
+def check_token_ids(name, x, vocab_size):
+    """Raise ValueError unless every id in the integer array ``x`` lies in ``[0, vocab_size)``."""
+    if x.shape and int(np.prod(x.shape)) == 0:
+        return
+    low, high = int(x.min()), int(x.max())
+    if low < 0 or high >= vocab_size:
+        raise ValueError(
+            f"{name} must hold token ids in [0, {vocab_size - 1}] (vocab_size), got values in [{low}, {high}]"
+        )

@@ -9,13 +9,6 @@ from rnnlib.bptt import TruncatedBPTT, checkpointed_forward, detach_state, peak_
 from rnnlib.train import fit
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # small recurrent models: one thread avoids the cost of thread hand-offs on a busy machine
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _mse(outputs, targets):

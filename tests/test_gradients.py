@@ -10,13 +10,6 @@ import rnnlib.nn
 from rnnlib.gradients import LinearRNN, fit_log_slope, jacobian_norms_by_lag, scaled_orthogonal
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # small recurrent models: one thread avoids the cost of thread hand-offs on a busy machine
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _linear(rho, H=16, seed=0):

@@ -9,13 +9,6 @@ from rnnlib.nn.models import CharLM, SequenceRegressor
 from rnnlib.train import fit
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny models train faster on one thread, and far faster on a loaded machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _numpy_char_rnn(model, ids):

@@ -14,13 +14,6 @@ import rnnlib.nn as rnn
 from rnnlib.scratch import attention as scratch_attention
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread avoids OpenMP spin-waiting on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def make_batch(N=3, S=5, Hq=4, Hk=6, Hv=2, Tq=None, seed=0, device="cpu"):

@@ -18,13 +18,6 @@ import rnnlib.nn as rnn
 TOL = 1e-10
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These tensors are tiny: one thread avoids OpenMP spin-waiting on a busy machine (100x slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 KINDS = ["RNN_TANH", "RNN_RELU", "LSTM", "GRU"]
 

@@ -31,6 +31,7 @@ from rnnlib.validate import (
     check_positive_int,
     check_probability,
     check_shape,
+    check_token_ids,
 )
 
 __all__ = ["CharLM", "SequenceRegressor", "recurrent_layer"]
@@ -121,9 +122,7 @@ class CharLM(nn.Module):
         check_shape("x", x, ("N", "T"), note="of token ids (batch_first)")
         if x.shape[1] == 0:
             raise ValueError(f"x must hold at least one time step, got shape {tuple(x.shape)}")
-        low, high = int(x.min()), int(x.max())
-        if low < 0 or high >= self.vocab_size:
-            raise ValueError(f"x must hold token ids in [0, {self.vocab_size - 1}] (vocab_size), got values in [{low}, {high}]")
+        check_token_ids("x", x, self.vocab_size)
         _check_state(state, self.cell, self.num_layers, x.shape[0], self.hidden_size, self.head.weight)
         hs, state = self.rnn(self._inputs(x), state)  # hs (N, T, H)
         return self.head(self.dropout(hs)), state
@@ -152,11 +151,7 @@ class CharLM(nn.Module):
             raise ValueError("prefix_ids must hold at least one token id, got an empty sequence")
         check_integer("prefix_ids", prefix)
         check_shape("prefix_ids", prefix, ("T",), note="(a non-empty sequence of token ids)")
-        if int(prefix.min()) < 0 or int(prefix.max()) >= self.vocab_size:
-            raise ValueError(
-                f"prefix_ids must hold token ids in [0, {self.vocab_size - 1}] (vocab_size), "
-                f"got values in [{int(prefix.min())}, {int(prefix.max())}]"
-            )
+        check_token_ids("prefix_ids", prefix, self.vocab_size)
         check_positive_int("length", length, allow_zero=True)
         if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not (
             temperature >= 0 and math.isfinite(temperature)

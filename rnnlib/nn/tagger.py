@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from rnnlib.nn.recurrent import GRU, LSTM, RNN
-from rnnlib.validate import check_choice, check_integer, check_positive_int, check_shape
+from rnnlib.validate import check_choice, check_integer, check_positive_int, check_shape, check_token_ids
 
 __all__ = ["SequenceTagger"]
 
@@ -61,11 +61,7 @@ class SequenceTagger(nn.Module):
         check_shape("x", x, ("N", "T"), note="of token ids (batch_first)")
         if x.shape[1] == 0:
             raise ValueError(f"x must hold at least one time step, got shape {tuple(x.shape)}")
-        low, high = int(x.min()), int(x.max())
-        if low < 0 or high >= self.vocab_size:
-            raise ValueError(
-                f"x must hold token ids in [0, {self.vocab_size - 1}] (vocab_size), got values in [{low}, {high}]"
-            )
+        check_token_ids("x", x, self.vocab_size)
         hs, _ = self.rnn(self.embedding(x))  # (N, T, H * directions)
         return self.head(hs)
 
