@@ -37,7 +37,7 @@ from torch import nn
 
 from rnnlib.nn.attention import AdditiveAttention
 from rnnlib.nn.cells import LSTMCell
-from rnnlib.nn.decoding import beam_search
+from rnnlib.nn.decoding import beam_search, greedy_search
 from rnnlib.validate import check_float, check_integer, check_positive_int, check_shape
 
 __all__ = ["CNNEncoder", "CaptionModel", "caption_loss"]
@@ -184,21 +184,11 @@ class CaptionModel(nn.Module):
         """
         check_positive_int("max_len", max_len)
         features = self.encode(images)
-        state = self.initial_state(features)
-        N = images.shape[0]
-        y = torch.full((N,), self.bos_id, dtype=torch.long, device=images.device)
-        done = torch.zeros(N, dtype=torch.bool, device=images.device)
-        tokens, weights = [], []
-        for _ in range(max_len):
-            logits, state, alpha = self.decode_step(y, state, features)
-            y = logits.argmax(dim=1)
-            tokens.append(torch.where(done, torch.full_like(y, self.pad_id), y))
-            weights.append(alpha)
-            done = done | (y == self.eos_id)
-            if bool(done.all()):
-                break
-        weights = None if self.attention is None else torch.stack(weights, dim=1)
-        return torch.stack(tokens, dim=1), weights
+        return greedy_search(
+            lambda y, state: self.decode_step(y, state, features), self.initial_state(features),
+            batch_size=images.shape[0], bos_id=self.bos_id, eos_id=self.eos_id, pad_id=self.pad_id,
+            max_len=max_len, device=images.device,
+        )
 
     @torch.no_grad()
     def beam_search(self, images, beam_size, max_len):

@@ -1,7 +1,7 @@
-"""Beam search, written once for every decoder in rnnlib (translation, captioning).
+"""Greedy and beam search, written once for every decoder in rnnlib (translation, captioning).
 
-A decoder exposes one step, ``step(y_prev, state) -> (logits, state, weights)``, for k live
-prefixes at once; :func:`beam_search` does the rest.
+A decoder exposes one step, ``step(y_prev, state) -> (logits, state, weights)``, for k rows at
+once; :func:`greedy_search` and :func:`beam_search` do the rest.
 """
 
 from dataclasses import dataclass
@@ -10,7 +10,7 @@ import torch
 
 from rnnlib.validate import check_positive_int
 
-__all__ = ["Hypothesis", "beam_search"]
+__all__ = ["Hypothesis", "greedy_search", "beam_search"]
 
 
 @dataclass
@@ -30,6 +30,39 @@ def _select_rows(state, rows):
 
 def _stack(weights):
     return torch.stack(weights) if weights else None
+
+
+@torch.no_grad()
+def greedy_search(step, state, *, batch_size, bos_id, eos_id, pad_id, max_len, device):
+    """Greedy decoding of a batch: the most probable token at each step, :math:`y_t = \\arg\\max_v p(v \\mid y_{<t}, x)`.
+
+    Args:
+        step: ``step(y_prev (N,), state) -> (logits (N, V), state, weights (N, S) or None)``.
+        state: the decoder's initial state for the batch: a tensor (N, H) or a tuple of them.
+        batch_size: N.
+        bos_id, eos_id, pad_id: start, end and padding token ids.
+        max_len: the most steps to take.
+        device: where the token tensors live.
+
+    Returns:
+        tokens (N, L) int64, each row ending at its ``<eos>`` and padded with ``pad_id`` after it,
+        and the attention weights (N, L, S) (None when ``step`` returns none); L <= max_len: the
+        search stops when every row has produced ``<eos>``.
+    """
+    check_positive_int("max_len", max_len)
+    y = torch.full((batch_size,), bos_id, dtype=torch.long, device=device)
+    done = torch.zeros(batch_size, dtype=torch.bool, device=device)
+    tokens, weights = [], []
+    for _ in range(max_len):
+        logits, state, alpha = step(y, state)
+        y = logits.argmax(dim=1)
+        tokens.append(torch.where(done, torch.full_like(y, pad_id), y))
+        weights.append(alpha)
+        done = done | (y == eos_id)
+        if bool(done.all()):
+            break
+    weights = None if weights[0] is None else torch.stack(weights, dim=1)
+    return torch.stack(tokens, dim=1), weights
 
 
 @torch.no_grad()

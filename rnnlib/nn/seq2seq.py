@@ -30,7 +30,7 @@ from torch import nn
 
 from rnnlib.nn.attention import AdditiveAttention, DotProductAttention
 from rnnlib.nn.cells import GRUCell, LSTMCell
-from rnnlib.nn.decoding import Hypothesis, beam_search
+from rnnlib.nn.decoding import beam_search, greedy_search
 from rnnlib.nn.recurrent import GRU, LSTM
 from rnnlib.validate import check_choice, check_integer, check_positive_int, check_shape
 
@@ -238,21 +238,10 @@ class Seq2Seq(nn.Module):
         """
         check_positive_int("max_len", max_len)
         encoded = self.encode(src, src_lengths)
-        state = self.initial_state(encoded)
-        N = src.shape[0]
-        y = torch.full((N,), self.bos_id, dtype=torch.long, device=src.device)
-        done = torch.zeros(N, dtype=torch.bool, device=src.device)
-        tokens, weights = [], []
-        for _ in range(max_len):
-            logits, state, alpha = self.decode_step(y, state, encoded)
-            y = self._never_generated(logits).argmax(dim=1)
-            tokens.append(torch.where(done, torch.full_like(y, self.pad_id), y))
-            weights.append(alpha)
-            done = done | (y == self.eos_id)
-            if bool(done.all()):
-                break
-        weights = None if self.attention is None else torch.stack(weights, dim=1)
-        return torch.stack(tokens, dim=1), weights
+        return greedy_search(
+            self._search_step(encoded), self.initial_state(encoded), batch_size=src.shape[0],
+            bos_id=self.bos_id, eos_id=self.eos_id, pad_id=self.pad_id, max_len=max_len, device=src.device,
+        )
 
     @torch.no_grad()
     def beam_search(self, src, src_lengths, beam_size, max_len):
@@ -273,16 +262,22 @@ class Seq2Seq(nn.Module):
 
     def _beam_search_one(self, src, src_lengths, beam_size, max_len):
         encoded = self.encode(src, src_lengths)
+        return beam_search(self._search_step(encoded), self.initial_state(encoded), bos_id=self.bos_id,
+                           eos_id=self.eos_id, beam_size=beam_size, max_len=max_len)
+
+    def _search_step(self, encoded):
+        """The decoder step that greedy and beam search call, for k rows at once: the rows read
+        the encoder output (one input's, expanded to the k prefixes of a beam), and ``<pad>`` and
+        ``<bos>`` are never emitted."""
 
         def step(y, state):
-            # every live prefix reads the same encoder output
             k = y.shape[0]
             parts = (encoded.memory, encoded.mask, encoded.summary, encoded.keys)
-            logits, state, alpha = self.decode_step(y, state, EncoderOutput(*(t.expand(k, *t.shape[1:]) for t in parts)))
+            rows = encoded if encoded.memory.shape[0] == k else EncoderOutput(*(t.expand(k, *t.shape[1:]) for t in parts))
+            logits, state, alpha = self.decode_step(y, state, rows)
             return self._never_generated(logits), state, alpha
 
-        return beam_search(step, self.initial_state(encoded), bos_id=self.bos_id, eos_id=self.eos_id,
-                           beam_size=beam_size, max_len=max_len)
+        return step
 
 
 def _hidden(state):
