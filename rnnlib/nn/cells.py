@@ -426,6 +426,14 @@ def check_input_tensor(name, x, weight):
 # Cell modules: one step, same API as torch.nn.RNNCell / LSTMCell / GRUCell
 
 
+def reset_uniform(module):
+    """PyTorch's default init for recurrent modules: every parameter ~ U(-1/sqrt(H), 1/sqrt(H)),
+    drawn in registration order (so the same seed gives torch.nn's weights)."""
+    bound = 1.0 / math.sqrt(module.hidden_size)
+    for weight in module.parameters():
+        nn.init.uniform_(weight, -bound, bound)
+
+
 class _CellBase(nn.Module):
     kind = None
 
@@ -447,10 +455,7 @@ class _CellBase(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        """PyTorch's default: every parameter ~ U(-1/sqrt(H), 1/sqrt(H)), in registration order."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for weight in self.parameters():
-            nn.init.uniform_(weight, -bound, bound)
+        reset_uniform(self)
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"

@@ -13,7 +13,6 @@ Stacking and bidirectionality (Schuster & Paliwal 1997)::
     state_n[k] is the last state of layer l, direction d, with k = l * num_directions + d.
 """
 
-import math
 import warnings
 
 import torch
@@ -27,6 +26,7 @@ from rnnlib.nn.cells import (
     check_bool,
     check_input_tensor,
     check_state_tuple,
+    reset_uniform,
 )
 from rnnlib.validate import check_choice, check_positive_int, check_probability, check_shape
 
@@ -88,10 +88,7 @@ class _RecurrentBase(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        """PyTorch's default: every parameter ~ U(-1/sqrt(H), 1/sqrt(H)), in registration order."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for weight in self.parameters():
-            nn.init.uniform_(weight, -bound, bound)
+        reset_uniform(self)
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
