@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from rnnlib.scratch import gradcheck, init_params, params_from_torch
-from rnnlib.scratch import gru, lstm, rnn
+from rnnlib.scratch import gru, lstm, rnn, unroll
 
 CELL_MODULES = {"rnn": rnn, "lstm": lstm, "gru": gru}
 TORCH_LAYERS = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
@@ -218,3 +218,34 @@ def test_float32_stays_float32():
         hs, _, cache = module.forward(x, None, params)
         dx, _, grads = module.backward(np.ones_like(hs), cache)
         assert hs.dtype == dx.dtype == grads["W_hh"].dtype == np.float32, cell
+
+
+@pytest.mark.parametrize("cell, options", VARIANTS, ids=VARIANT_IDS)
+def test_unroll_is_the_cells_loop(cell, options):
+    """unroll.forward/backward over a cell (module or name) give the cell's forward/backward, and
+    equal the step functions called by hand, with the weight gradients summed over steps."""
+    N, T, D, H = 2, 4, 3, 5
+    rng = np.random.default_rng(7)
+    params = init_params(cell, D, H, rng)
+    module = CELL_MODULES[cell]
+    x, dhs = rng.standard_normal((N, T, D)), rng.standard_normal((N, T, H))
+    hs, state_T, cache = unroll.forward(module, x, None, params, **options)
+    dx, dstate0, grads = unroll.backward(cell, dhs, cache)
+    hs2, _, cache2 = module.forward(x, None, params, **options)
+    assert np.array_equal(hs, hs2)
+    assert all(np.array_equal(a, b) for a, b in zip(flat(dx), flat(module.backward(dhs, cache2)[0])))
+    # the same loop written out by hand
+    state, caches = None, []
+    for t in range(T):
+        h, state, step_cache = module.step_forward(x[:, t], state, params, **options)
+        assert np.array_equal(h, hs[:, t])
+        caches.append(step_cache)
+    dstate, total = None, {k: 0 for k in params}
+    for t in reversed(range(T)):
+        dx_t, dstate, step_grads = module.step_backward(dhs[:, t], dstate, caches[t])
+        assert np.allclose(dx_t, dx[:, t], rtol=0, atol=1e-14)
+        total = {k: total[k] + step_grads[k] for k in total}
+    for a, b in zip(flat(dstate), flat(dstate0)):
+        assert np.array_equal(a, b)
+    for k in params:
+        assert np.allclose(total[k], grads[k], rtol=0, atol=1e-13)

@@ -141,3 +141,14 @@ def test_gradcheck_bad_input():
         gradcheck.numerical_gradient(np.sum, np.arange(3))
     with pytest.raises(ValueError, match="eps must be > 0, got 0"):
         gradcheck.numerical_gradient(np.sum, np.ones(3), eps=0)
+
+
+@pytest.mark.parametrize("cell", list(MODULES))
+def test_step_backward_needs_its_own_cells_cache(cell):
+    other = "gru" if cell != "gru" else "lstm"
+    _, _, other_cache = MODULES[other].step_forward(X[:, 0], None, P[other])
+    with pytest.raises(TypeError, match=rf"cache must be the cache returned by {cell}.step_forward, got {other}.StepCache"):
+        MODULES[cell].step_backward(np.zeros((N, H)), None, other_cache)
+    hs, _, sequence_cache = MODULES[cell].forward(X, None, P[cell])
+    with pytest.raises(TypeError, match=rf"cache must be the cache returned by {cell}.step_forward, got unroll.SequenceCache"):
+        MODULES[cell].step_backward(np.zeros((N, H)), None, sequence_cache)

@@ -134,7 +134,7 @@ def test_wrappers_bad_input():
     rng = np.random.default_rng(9)
     params = init_params("gru", 3, 4, rng)
     x = rng.standard_normal((2, 5, 3))
-    with pytest.raises(ValueError, match="cell must be one of the modules.*got 'transformer'"):
+    with pytest.raises(ValueError, match="cell must be one of 'rnn', 'lstm', 'gru'.*got 'transformer'"):
         wrappers.stacked_forward("transformer", x, None, [params])
     with pytest.raises(TypeError, match=r"layers\[0\] must be a pair \(params, params_reverse\) \(bidirectional=True\), got dict"):
         wrappers.stacked_forward("gru", x, None, [params], bidirectional=True)

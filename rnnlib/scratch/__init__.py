@@ -3,7 +3,8 @@
 Never imports torch (``params_from_torch`` only calls methods of the tensors it receives).
 
 - cells ``rnn``, ``lstm``, ``gru``, each with ``step_forward, step_backward, forward, backward``
-  (see :mod:`rnnlib.scratch.rnn`);
+  (see :mod:`rnnlib.scratch.rnn`); the step functions hold each cell's equations, and
+  ``unroll.forward(cell, ...)`` / ``unroll.backward(cell, ...)`` run any cell over time (BPTT);
 - ``params``: ``params_from_torch``, ``params_to_torch``, ``stacked_params_from_torch``, ``init_params``;
 - ``layers``: ``embedding_*``, ``linear_*``, ``softmax_cross_entropy``, ``sigmoid``;
 - ``gradcheck``: ``numerical_gradient``, ``rel_error``, ``check_gradients``;
@@ -13,7 +14,7 @@ Never imports torch (``params_from_torch`` only calls methods of the tensors it 
 - ``captioning``: a captioning model (features -> h_0, embedding, RNN, masked softmax) and its loss.
 """
 
-from rnnlib.scratch import attention, gradcheck, gru, layers, lstm, optim, params, rnn, wrappers
+from rnnlib.scratch import attention, gradcheck, gru, layers, lstm, optim, params, rnn, unroll, wrappers
 from rnnlib.scratch.attention import (
     additive_attention_backward,
     additive_attention_forward,

@@ -4,14 +4,12 @@ Each check raises ValueError/TypeError naming the argument, what it received and
 expected, using the shared helpers of :mod:`rnnlib.validate`.
 """
 
+import importlib
+
 import numpy as np
 
+from rnnlib.layout import GATES, PARAM_KEYS
 from rnnlib.validate import check_choice, check_float, check_keys, check_shape, format_shape
-
-PARAM_KEYS = ("W_ih", "W_hh", "b_ih", "b_hh")
-
-# Number of gate blocks stacked in W_ih/W_hh (PyTorch layout: G*H rows).
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
 def _describe(obj):
@@ -71,19 +69,26 @@ def check_state(cell, name, state, N, H, dtype):
     return state
 
 
-def check_nonlinearity(nonlinearity):
-    return check_choice("nonlinearity", nonlinearity, ("tanh", "relu"))
+def cell_module(cell):
+    """The module rnnlib.scratch.rnn, lstm or gru, given it or its name."""
+    name = getattr(cell, "CELL", cell)
+    if not isinstance(name, str) or name not in GATES:
+        raise ValueError(f"cell must be one of 'rnn', 'lstm', 'gru' (or the module rnnlib.scratch.rnn, lstm, gru), "
+                         f"got {cell!r}")
+    return importlib.import_module(f"rnnlib.scratch.{name}")
 
 
-def step_args(cell, x, state, params):
+def step_args(cell, x, state, params, nonlinearity="tanh"):
     """Validate step_forward's arguments; return the state (zeros if None)."""
+    check_choice("nonlinearity", nonlinearity, ("tanh", "relu"))
     D, H = check_params(cell, params)
     N, _ = check_array("x", x, ("N", D))
     return check_state(cell, "state", state, N, H, np.result_type(x, params["W_hh"]))
 
 
-def sequence_args(cell, x, state0, params):
+def sequence_args(cell, x, state0, params, nonlinearity="tanh"):
     """Validate forward's arguments; return the initial state (zeros if None)."""
+    check_choice("nonlinearity", nonlinearity, ("tanh", "relu"))
     D, H = check_params(cell, params)
     N, T, _ = check_array("x", x, ("N", "T", D))
     if T == 0:
@@ -91,15 +96,26 @@ def sequence_args(cell, x, state0, params):
     return check_state(cell, "state0", state0, N, H, np.result_type(x, params["W_hh"]))
 
 
-def check_cache(cell, cache, kind, cache_type):
-    if not isinstance(cache, cache_type) or cache.cell != cell:
-        got = f"a {cache.cell} cache" if isinstance(cache, cache_type) else type(cache).__name__
-        raise TypeError(f"cache must be the cache returned by {cell}.{kind}, got {got}")
-
-
-def check_upstream(cell, dh_name, dh, dstate_name, dstate, shape):
+def _check_upstream(cell, dh_name, dh, dstate_name, dstate, shape):
     """Check upstream gradients: dh of the given shape, dstate None or shaped like the state."""
     check_array(dh_name, dh, shape)
     if dstate is not None:
         N, H = shape[0], shape[-1]
         check_state(cell, dstate_name, dstate, N, H, dh.dtype)
+
+
+def step_backward_args(cell, dh_next, dstate_next, cache, cache_type):
+    """Validate step_backward's arguments: a cache of this cell's step_forward, gradients shaped like h."""
+    if not isinstance(cache, cache_type):
+        got = f"{type(cache).__module__.rsplit('.', 1)[-1]}.{type(cache).__name__}"
+        raise TypeError(f"cache must be the cache returned by {cell}.step_forward, got {got}")
+    _check_upstream(cell, "dh_next", dh_next, "dstate_next", dstate_next, cache.h_prev.shape)
+
+
+def sequence_backward_args(cell, dhs, cache, dstate_T, cache_type):
+    """Validate backward's arguments: a sequence cache of this cell, dhs (N, T, H)."""
+    if not isinstance(cache, cache_type) or cache.cell != cell:
+        got = f"a {cache.cell} cache" if isinstance(cache, cache_type) else type(cache).__name__
+        raise TypeError(f"cache must be the cache returned by {cell}.forward, got {got}")
+    N, H = cache.steps[0].h_prev.shape
+    _check_upstream(cell, "dhs", dhs, "dstate_T", dstate_T, (N, len(cache.steps), H))

@@ -15,46 +15,24 @@ Shapes: x_t (N, D), h_t (N, H), W_ih (3H, D), W_hh (3H, H), b_ih and b_hh (3H,).
 The four functions are those of :mod:`rnnlib.scratch.rnn`.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
-from rnnlib.scratch import _checks, _unroll
+from rnnlib.scratch import _checks, unroll
 from rnnlib.scratch.layers import sigmoid
 
 CELL = "gru"
 
 
-def _recurrence_forward(xw, h_prev, W_hh, b_hh):
-    """One step, given the input projection xw = x_t W_ih^T + b_ih (N, 3H)."""
-    x_r, x_z, x_n = np.split(xw, 3, axis=1)
-    # [h_r, h_z, h_n] = h_{t-1} W_hh^T + b_hh   (one product for all gates)
-    h_r, h_z, h_n = np.split(h_prev @ W_hh.T + b_hh, 3, axis=1)
-    # r = σ(x_r + h_r),  z = σ(x_z + h_z)
-    r, z = sigmoid(x_r + h_r), sigmoid(x_z + h_z)
-    # n = tanh(x_n + r ⊙ h_n)
-    n = np.tanh(x_n + r * h_n)
-    # h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}
-    h = (1 - z) * n + z * h_prev
-    return h, h, (h_prev, h_n, r, z, n, W_hh)
-
-
-def _recurrence_backward(dh, dh_state, cache):
-    h_prev, h_n, r, z, n, W_hh = cache
-    # h_t is both the output and the next state: their gradients add up
-    if dh_state is not None:
-        dh = dh + dh_state
-    # h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}  =>  dn = dh ⊙ (1 - z),  dz = dh ⊙ (h_{t-1} - n)
-    dn, dz = dh * (1 - z), dh * (h_prev - n)
-    # n = tanh(a_n), a_n = x_n + r ⊙ h_n  =>  da_n = dn ⊙ (1 - n²),  dr = da_n ⊙ h_n,  dh_n = da_n ⊙ r
-    da_n = dn * (1 - n * n)
-    dr, dh_n = da_n * h_n, da_n * r
-    # r = σ(a_r), z = σ(a_z), σ' = σ (1 - σ)
-    da_r, da_z = dr * r * (1 - r), dz * z * (1 - z)
-    # xw = [x_r, x_z, x_n] and hw = [h_r, h_z, h_n] enter r and z alike, n differently
-    dxw = np.concatenate([da_r, da_z, da_n], axis=1)
-    dhw = np.concatenate([da_r, da_z, dh_n], axis=1)
-    # h_{t-1} reaches h_t directly (z ⊙ h_{t-1}) and through hw = h_{t-1} W_hh^T + b_hh
-    dh_prev = dh * z + dhw @ W_hh
-    return dxw, dhw, dh_prev
+class StepCache(NamedTuple):
+    x: np.ndarray  # (N, D)
+    h_prev: np.ndarray  # (N, H)
+    h_n: np.ndarray  # (N, H) the candidate's projection of h_{t-1}, W_hn h_{t-1} + b_hn
+    r: np.ndarray  # (N, H) gates, after their nonlinearity
+    z: np.ndarray
+    n: np.ndarray
+    params: dict
 
 
 def step_forward(x, state, params):
@@ -62,8 +40,18 @@ def step_forward(x, state, params):
 
     Returns ``(h_next, state_next, cache)``; state_next is h_next itself.
     """
-    state = _checks.step_args(CELL, x, state, params)
-    return _unroll.step_forward(CELL, _recurrence_forward, x, state, params)
+    h_prev = _checks.step_args(CELL, x, state, params)
+    # [x_r, x_z, x_n] = x_t W_ih^T + b_ih   (all three gates at once)
+    x_r, x_z, x_n = np.split(x @ params["W_ih"].T + params["b_ih"], 3, axis=1)
+    # [h_r, h_z, h_n] = h_{t-1} W_hh^T + b_hh
+    h_r, h_z, h_n = np.split(h_prev @ params["W_hh"].T + params["b_hh"], 3, axis=1)
+    # r = σ(x_r + h_r),  z = σ(x_z + h_z)
+    r, z = sigmoid(x_r + h_r), sigmoid(x_z + h_z)
+    # n = tanh(x_n + r ⊙ h_n)
+    n = np.tanh(x_n + r * h_n)
+    # h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}
+    h = (1 - z) * n + z * h_prev
+    return h, h, StepCache(x, h_prev, h_n, r, z, n, params)
 
 
 def step_backward(dh_next, dstate_next, cache):
@@ -71,25 +59,40 @@ def step_backward(dh_next, dstate_next, cache):
 
     Returns ``(dx, dstate, grads)``.
     """
-    _checks.check_cache(CELL, cache, "step_forward", _unroll.StepCache)
-    _checks.check_upstream(CELL, "dh_next", dh_next, "dstate_next", dstate_next, cache.h_prev.shape)
-    return _unroll.step_backward(_recurrence_backward, dh_next, dstate_next, cache)
+    _checks.step_backward_args(CELL, dh_next, dstate_next, cache, StepCache)
+    x, h_prev, h_n, r, z, n, params = cache
+    # h_t is both the output and the state passed on: its two gradients add up
+    dh = dh_next if dstate_next is None else dh_next + dstate_next
+    # h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}  =>  dn = dh ⊙ (1 - z),  dz = dh ⊙ (h_{t-1} - n)
+    dn, dz = dh * (1 - z), dh * (h_prev - n)
+    # n = tanh(a_n), a_n = x_n + r ⊙ h_n  =>  da_n = dn ⊙ (1 - n²),  dr = da_n ⊙ h_n,  dh_n = da_n ⊙ r
+    da_n = dn * (1 - n**2)
+    dr, dh_n = da_n * h_n, da_n * r
+    # r = σ(x_r + h_r), z = σ(x_z + h_z),  σ' = σ (1 - σ)
+    da_r, da_z = dr * r * (1 - r), dz * z * (1 - z)
+    # [x_r, x_z, x_n] = x_t W_ih^T + b_ih  =>  dx_t = d[x_r, x_z, x_n] W_ih
+    dxw = np.concatenate([da_r, da_z, da_n], axis=1)
+    dx = dxw @ params["W_ih"]
+    # [h_r, h_z, h_n] = h_{t-1} W_hh^T + b_hh, and h_t = ... + z ⊙ h_{t-1}  =>  dh_{t-1} = d[h_r, h_z, h_n] W_hh + dh ⊙ z
+    dhw = np.concatenate([da_r, da_z, dh_n], axis=1)
+    dh_prev = dhw @ params["W_hh"] + dh * z
+    # dW_ih = dxw^T x_t,  dW_hh = dhw^T h_{t-1},  db_ih = Σ_n dxw,  db_hh = Σ_n dhw
+    grads = {"W_ih": dxw.T @ x, "W_hh": dhw.T @ h_prev, "b_ih": dxw.sum(axis=0), "b_hh": dhw.sum(axis=0)}
+    return dx, dh_prev, grads
 
 
 def forward(x, state0, params):
-    """Run the GRU over a sequence. x (N, T, D), state0 h_0 (N, H) or None (zeros).
+    """Run the GRU over a sequence (:func:`rnnlib.scratch.unroll.forward`).
 
-    Returns ``(hs, h_T, cache)``, hs (N, T, H).
+    x (N, T, D), state0 h_0 (N, H) or None (zeros). Returns ``(hs, h_T, cache)``, hs (N, T, H).
     """
-    state0 = _checks.sequence_args(CELL, x, state0, params)
-    return _unroll.forward(CELL, _recurrence_forward, x, state0, params)
+    return unroll.forward(CELL, x, state0, params)
 
 
 def backward(dhs, cache, dstate_T=None):
-    """Backpropagation through time. dhs (N, T, H); dstate_T (N, H) or None.
+    """Backpropagation through time (:func:`rnnlib.scratch.unroll.backward`).
 
-    Returns ``(dx, dh_0, grads)``, dx (N, T, D), grads with the keys of params.
+    dhs (N, T, H); dstate_T (N, H) or None. Returns ``(dx, dh_0, grads)``, dx (N, T, D),
+    grads with the keys of params.
     """
-    _checks.check_cache(CELL, cache, "forward", _unroll.SequenceCache)
-    _checks.check_upstream(CELL, "dhs", dhs, "dstate_T", dstate_T, cache.h_prevs.shape)
-    return _unroll.backward(_recurrence_backward, dhs, cache, dstate_T)
+    return unroll.backward(CELL, dhs, cache, dstate_T)

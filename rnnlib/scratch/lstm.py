@@ -14,48 +14,26 @@ The state is the tuple (h, c). The four functions are those of :mod:`rnnlib.scra
 dstate_next, dstate_T and the returned dstate are tuples (dh, dc).
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
-from rnnlib.scratch import _checks, _unroll
+from rnnlib.scratch import _checks, unroll
 from rnnlib.scratch.layers import sigmoid
 
 CELL = "lstm"
 
 
-def _recurrence_forward(xw, state_prev, W_hh, b_hh):
-    """One step, given the input projection xw = x_t W_ih^T + b_ih (N, 4H)."""
-    h_prev, c_prev = state_prev
-    # [a_i, a_f, a_g, a_o] = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh   (one product for all gates)
-    a = xw + h_prev @ W_hh.T + b_hh
-    a_i, a_f, a_g, a_o = np.split(a, 4, axis=1)
-    # i = σ(a_i), f = σ(a_f), g = tanh(a_g), o = σ(a_o)
-    i, f, g, o = sigmoid(a_i), sigmoid(a_f), np.tanh(a_g), sigmoid(a_o)
-    # c_t = f ⊙ c_{t-1} + i ⊙ g
-    c = f * c_prev + i * g
-    # h_t = o ⊙ tanh(c_t)
-    tanh_c = np.tanh(c)
-    h = o * tanh_c
-    return h, (h, c), (c_prev, i, f, g, o, tanh_c, W_hh)
-
-
-def _recurrence_backward(dh, dstate, cache):
-    c_prev, i, f, g, o, tanh_c, W_hh = cache
-    dc = np.zeros_like(c_prev)
-    # h_t is both the output and part of the next state: their gradients add up
-    if dstate is not None:
-        dh = dh + dstate[0]
-        dc = dc + dstate[1]
-    # h_t = o ⊙ tanh(c_t)  =>  do = dh ⊙ tanh(c_t),  dc_t += dh ⊙ o ⊙ (1 - tanh²(c_t))
-    do = dh * tanh_c
-    dc = dc + dh * o * (1 - tanh_c * tanh_c)
-    # c_t = f ⊙ c_{t-1} + i ⊙ g  =>  df = dc ⊙ c_{t-1}, di = dc ⊙ g, dg = dc ⊙ i, dc_{t-1} = dc ⊙ f
-    df, di, dg = dc * c_prev, dc * g, dc * i
-    dc_prev = dc * f
-    # σ' = σ (1 - σ),  tanh' = 1 - tanh²
-    da = np.concatenate([di * i * (1 - i), df * f * (1 - f), dg * (1 - g * g), do * o * (1 - o)], axis=1)
-    # a = xw + h_{t-1} W_hh^T + b_hh  =>  dh_{t-1} = da W_hh
-    dh_prev = da @ W_hh
-    return da, da, (dh_prev, dc_prev)
+class StepCache(NamedTuple):
+    x: np.ndarray  # (N, D)
+    h_prev: np.ndarray  # (N, H)
+    c_prev: np.ndarray  # (N, H)
+    i: np.ndarray  # (N, H) gates, after their nonlinearity
+    f: np.ndarray
+    g: np.ndarray
+    o: np.ndarray
+    tanh_c: np.ndarray  # (N, H) tanh(c_t)
+    params: dict
 
 
 def step_forward(x, state, params):
@@ -63,33 +41,60 @@ def step_forward(x, state, params):
 
     Returns ``(h_next, (h_next, c_next), cache)``.
     """
-    state = _checks.step_args(CELL, x, state, params)
-    return _unroll.step_forward(CELL, _recurrence_forward, x, state, params)
+    h_prev, c_prev = _checks.step_args(CELL, x, state, params)
+    # [a_i, a_f, a_g, a_o] = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh   (all four gates at once)
+    a = x @ params["W_ih"].T + params["b_ih"] + h_prev @ params["W_hh"].T + params["b_hh"]
+    a_i, a_f, a_g, a_o = np.split(a, 4, axis=1)
+    # i = σ(a_i), f = σ(a_f), g = tanh(a_g), o = σ(a_o)
+    i, f, g, o = sigmoid(a_i), sigmoid(a_f), np.tanh(a_g), sigmoid(a_o)
+    # c_t = f ⊙ c_{t-1} + i ⊙ g
+    c_next = f * c_prev + i * g
+    # h_t = o ⊙ tanh(c_t)
+    tanh_c = np.tanh(c_next)
+    h_next = o * tanh_c
+    return h_next, (h_next, c_next), StepCache(x, h_prev, c_prev, i, f, g, o, tanh_c, params)
 
 
 def step_backward(dh_next, dstate_next, cache):
     """Backward of one step. dh_next (N, H): gradient w.r.t. the output h_next;
     dstate_next: (dh, dc) w.r.t. the state passed on, or None. Returns ``(dx, (dh, dc), grads)``.
     """
-    _checks.check_cache(CELL, cache, "step_forward", _unroll.StepCache)
-    _checks.check_upstream(CELL, "dh_next", dh_next, "dstate_next", dstate_next, cache.h_prev.shape)
-    return _unroll.step_backward(_recurrence_backward, dh_next, dstate_next, cache)
+    _checks.step_backward_args(CELL, dh_next, dstate_next, cache, StepCache)
+    x, h_prev, c_prev, i, f, g, o, tanh_c, params = cache
+    # h_t is the output and part of the state passed on: its two gradients add up
+    dh = dh_next if dstate_next is None else dh_next + dstate_next[0]
+    dc = np.zeros_like(c_prev) if dstate_next is None else dstate_next[1]
+    # h_t = o ⊙ tanh(c_t)  =>  do = dh ⊙ tanh(c_t),  dc_t += dh ⊙ o ⊙ (1 - tanh²(c_t))
+    do = dh * tanh_c
+    dc = dc + dh * o * (1 - tanh_c**2)
+    # c_t = f ⊙ c_{t-1} + i ⊙ g  =>  di = dc ⊙ g,  df = dc ⊙ c_{t-1},  dg = dc ⊙ i,  dc_{t-1} = dc ⊙ f
+    di, df, dg = dc * g, dc * c_prev, dc * i
+    dc_prev = dc * f
+    # i, f, o = σ(a), g = tanh(a):  σ' = σ (1 - σ),  tanh' = 1 - tanh²
+    da = np.concatenate([di * i * (1 - i), df * f * (1 - f), dg * (1 - g**2), do * o * (1 - o)], axis=1)
+    # a = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh  =>  dx_t = da W_ih,  dh_{t-1} = da W_hh
+    dx = da @ params["W_ih"]
+    dh_prev = da @ params["W_hh"]
+    # ... and dW_ih = da^T x_t,  dW_hh = da^T h_{t-1},  db_ih = db_hh = Σ_n da
+    grads = {"W_ih": da.T @ x, "W_hh": da.T @ h_prev, "b_ih": da.sum(axis=0), "b_hh": da.sum(axis=0)}
+    return dx, (dh_prev, dc_prev), grads
 
 
 def forward(x, state0, params):
-    """Run the LSTM over a sequence. x (N, T, D), state0 (h_0, c_0) or None (zeros).
+    """Run the LSTM over a sequence (:func:`rnnlib.scratch.unroll.forward`).
 
-    Returns ``(hs, (h_T, c_T), cache)``, hs (N, T, H).
+    x (N, T, D), state0 (h_0, c_0) or None (zeros). Returns ``(hs, (h_T, c_T), cache)``, hs (N, T, H).
     """
-    state0 = _checks.sequence_args(CELL, x, state0, params)
-    return _unroll.forward(CELL, _recurrence_forward, x, state0, params)
+    return unroll.forward(CELL, x, state0, params)
 
 
 def backward(dhs, cache, dstate_T=None):
-    """Backpropagation through time. dhs (N, T, H); dstate_T (dh_T, dc_T) or None.
+    """Backpropagation through time (:func:`rnnlib.scratch.unroll.backward`).
 
-    Returns ``(dx, (dh_0, dc_0), grads)``, dx (N, T, D), grads with the keys of params.
+    dhs (N, T, H); dstate_T (dh_T, dc_T) or None. Returns ``(dx, (dh_0, dc_0), grads)``,
+    dx (N, T, D), grads with the keys of params.
     """
-    _checks.check_cache(CELL, cache, "forward", _unroll.SequenceCache)
-    _checks.check_upstream(CELL, "dhs", dhs, "dstate_T", dstate_T, cache.h_prevs.shape)
-    return _unroll.backward(_recurrence_backward, dhs, cache, dstate_T)
+    return unroll.backward(CELL, dhs, cache, dstate_T)
+
+
+_recurrence_forward = step_forward  # old name, kept until chapter 4 and rnnlib.exercises switch

@@ -14,17 +14,12 @@ the tensors it is given, and ``params_to_torch`` imports torch inside the functi
 
 import numpy as np
 
+from rnnlib.layout import GATES, PARAM_KEYS
 from rnnlib.scratch import _checks
-from rnnlib.validate import check_choice, check_keys, check_positive_int
+from rnnlib.validate import check_keys, check_positive_int
 
 # scratch key -> torch parameter name (before the layer suffix)
 TORCH_NAMES = {"W_ih": "weight_ih", "W_hh": "weight_hh", "b_ih": "bias_ih", "b_hh": "bias_hh"}
-
-
-def _cell_name(cell):
-    """Accept "rnn"/"lstm"/"gru" or one of the modules rnnlib.scratch.rnn/lstm/gru."""
-    name = getattr(cell, "CELL", cell)
-    return check_choice("cell", name, tuple(_checks.GATES))
 
 
 def _suffix(module, layer, reverse):
@@ -71,7 +66,7 @@ def params_to_torch(params, module, layer=0, reverse=False):
     import torch
 
     suffix = _suffix(module, layer, reverse)
-    check_keys("params", params, _checks.PARAM_KEYS)
+    check_keys("params", params, PARAM_KEYS)
     with torch.no_grad():
         for key, name in TORCH_NAMES.items():
             target = getattr(module, name + suffix, None)
@@ -102,7 +97,7 @@ def init_params(cell, input_size, hidden_size, rng, dtype=np.float64):
     cell: "rnn", "lstm", "gru" (or the module rnnlib.scratch.rnn/lstm/gru);
     rng: a ``np.random.Generator`` (e.g. ``np.random.default_rng(0)``).
     """
-    gates = _checks.GATES[_cell_name(cell)]
+    gates = GATES[_checks.cell_module(cell).CELL]
     D = check_positive_int("input_size", input_size)
     H = check_positive_int("hidden_size", hidden_size)
     if not isinstance(rng, np.random.Generator):

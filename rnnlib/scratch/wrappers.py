@@ -20,10 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnlib.scratch import gru, lstm, rnn
-from rnnlib.scratch._checks import _describe, check_array
-
-CELLS = {"rnn": rnn, "lstm": lstm, "gru": gru}
+from rnnlib.scratch._checks import _describe, cell_module, check_array
 
 
 class BidirectionalCache(NamedTuple):
@@ -36,15 +33,6 @@ class StackedCache(NamedTuple):
     cell: object
     bidirectional: bool
     layers: list  # one cache per layer
-
-
-def _cell(cell):
-    """Accept a cell module or its name."""
-    module = CELLS.get(cell) if isinstance(cell, str) else cell
-    if module not in CELLS.values():
-        raise ValueError(f"cell must be one of the modules rnnlib.scratch.rnn, lstm, gru (or 'rnn', 'lstm', 'gru'), "
-                         f"got {cell!r}")
-    return module
 
 
 # A state is an array h or a tuple (h, c); these helpers work on either, one component at a time.
@@ -67,7 +55,7 @@ def _check_stacked(cell, name, stacked, K):
     """A stacked state must have K entries on its first axis (None passes)."""
     if stacked is None:
         return
-    if cell is lstm:
+    if cell.CELL == "lstm":
         if not isinstance(stacked, tuple) or len(stacked) != 2:
             raise TypeError(f"{name} must be a tuple (h, c) of arrays of shape ({K}, N, H) for an LSTM, "
                             f"got {_describe(stacked)}")
@@ -87,7 +75,7 @@ def bidirectional_forward(cell, x, state0, params, params_reverse, **options):
     1 reverse. Returns ``(hs, state_n, cache)`` with hs (N, T, 2H) = [forward h_t, reverse h_t]
     and state_n stacked (2, N, H): the forward pass ends at t = T, the reverse one at t = 1.
     """
-    cell = _cell(cell)
+    cell = cell_module(cell)
     _check_stacked(cell, "state0", state0, 2)
     hs_f, state_f, cache_f = cell.forward(x, _pick(state0, 0), params, **options)
     # the reverse pass reads the sequence from the end: run the same cell on x[:, ::-1]
@@ -106,7 +94,7 @@ def bidirectional_backward(dhs, cache, dstate_n=None):
     if not isinstance(cache, BidirectionalCache):
         raise TypeError(f"cache must be the cache returned by bidirectional_forward, got {type(cache).__name__}")
     cell = cache.cell
-    N, T, H = cache.forward.h_prevs.shape
+    T, (N, H) = len(cache.forward.steps), cache.forward.steps[0].h_prev.shape
     check_array("dhs", dhs, (N, T, 2 * H), "(forward and reverse halves)")
     _check_stacked(cell, "dstate_n", dstate_n, 2)
     dx_f, dstate_f, grads_f = cell.backward(dhs[..., :H], cache.forward, _pick(dstate_n, 0))
@@ -124,7 +112,7 @@ def stacked_forward(cell, x, state0, layers, bidirectional=False, **options):
     x (N, T, D); state0 None or stacked (L * dirs, N, H). Returns ``(hs, state_n, cache)``:
     hs (N, T, dirs * H), the top layer's outputs; state_n stacked (L * dirs, N, H).
     """
-    cell = _cell(cell)
+    cell = cell_module(cell)
     if not isinstance(layers, (list, tuple)) or len(layers) == 0:
         raise ValueError(f"layers must be a non-empty list of params (one per layer), got {_describe(layers)}")
     dirs = 2 if bidirectional else 1
