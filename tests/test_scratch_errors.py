@@ -152,3 +152,12 @@ def test_step_backward_needs_its_own_cells_cache(cell):
     hs, _, sequence_cache = MODULES[cell].forward(X, None, P[cell])
     with pytest.raises(TypeError, match=rf"cache must be the cache returned by {cell}.step_forward, got unroll.SequenceCache"):
         MODULES[cell].step_backward(np.zeros((N, H)), None, sequence_cache)
+
+
+@pytest.mark.parametrize("cell, gates", [("rnn", 1), ("lstm", 4), ("gru", 3)])
+def test_transposed_W_ih_names_the_shape_x_asks_for(cell, gates):
+    bad = {**P[cell], "W_ih": P[cell]["W_ih"].T.copy()}
+    with pytest.raises(ValueError, match=rf"params\['W_ih'\] must have shape \({gates * H}, {D}\).*got \({D}, {gates * H}\)"):
+        MODULES[cell].forward(X, None, bad)
+    with pytest.raises(ValueError, match=rf"params\['W_ih'\] must have shape \({gates * H}, {D}\).*got \({D}, {gates * H}\)"):
+        MODULES[cell].step_forward(X[:, 0], None, bad)

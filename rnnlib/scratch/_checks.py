@@ -28,8 +28,12 @@ def check_array(name, x, shape, note=""):
     return check_shape(name, x, shape, note)
 
 
-def check_params(cell, params, name="params"):
-    """Check a cell's params dict; return (input_size D, hidden_size H)."""
+def check_params(cell, params, D=None, name="params"):
+    """Check a cell's params dict; return (input_size D, hidden_size H).
+
+    D, when given, is the input size read from x: a W_ih whose rows are not G*H (transposed, say)
+    is then reported with the shape that x asks for.
+    """
     gates = GATES[cell]
     check_keys(name, params, PARAM_KEYS)
     W_hh = params["W_hh"]
@@ -40,12 +44,18 @@ def check_params(cell, params, name="params"):
     check_array(f"{name}['W_hh']", W_hh, (gates * H, H), f"({cell}: {gates}*H rows, hidden_size H={H})")
     W_ih = params["W_ih"]
     if not isinstance(W_ih, np.ndarray) or W_ih.ndim != 2:
-        check_array(f"{name}['W_ih']", W_ih, (gates * H, "D"))
-    D = W_ih.shape[1]
-    check_array(f"{name}['W_ih']", W_ih, (gates * H, D), f"({cell}: {gates}*H rows, H={H})")
+        check_array(f"{name}['W_ih']", W_ih, (gates * H, "D" if D is None else D))
+    if W_ih.shape[0] == gates * H or D is None:
+        D = W_ih.shape[1]
+    check_array(f"{name}['W_ih']", W_ih, (gates * H, D), f"({cell}: {gates}*H rows, H={H}, input size D={D})")
     check_array(f"{name}['b_ih']", params["b_ih"], (gates * H,))
     check_array(f"{name}['b_hh']", params["b_hh"], (gates * H,))
     return D, H
+
+
+def _input_size(x):
+    """The last dimension of x when x is a NumPy array (to name W_ih's expected shape), else None."""
+    return x.shape[-1] if isinstance(x, np.ndarray) and x.ndim > 0 else None
 
 
 def check_state(cell, name, state, N, H, dtype):
@@ -81,7 +91,7 @@ def cell_module(cell):
 def step_args(cell, x, state, params, nonlinearity="tanh"):
     """Validate step_forward's arguments; return the state (zeros if None)."""
     check_choice("nonlinearity", nonlinearity, ("tanh", "relu"))
-    D, H = check_params(cell, params)
+    D, H = check_params(cell, params, _input_size(x))
     N, _ = check_array("x", x, ("N", D))
     return check_state(cell, "state", state, N, H, np.result_type(x, params["W_hh"]))
 
@@ -89,7 +99,7 @@ def step_args(cell, x, state, params, nonlinearity="tanh"):
 def sequence_args(cell, x, state0, params, nonlinearity="tanh"):
     """Validate forward's arguments; return the initial state (zeros if None)."""
     check_choice("nonlinearity", nonlinearity, ("tanh", "relu"))
-    D, H = check_params(cell, params)
+    D, H = check_params(cell, params, _input_size(x))
     N, T, _ = check_array("x", x, ("N", "T", D))
     if T == 0:
         raise ValueError(f"x must have at least one time step (shape (N, T, {D}) with T >= 1), got {x.shape}")
