@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from rnnlib.device import get_device, seed_everything
+from rnnlib.device import effective_seed, get_device, seed_everything
 from rnnlib.validate import check_positive_int
 
 __all__ = ["History", "fit", "evaluate", "save_checkpoint", "load_checkpoint", "move_to"]
@@ -206,7 +206,8 @@ def fit(
     device = torch.device(device) if device is not None else (context.device if context else get_device())
     model.to(device)
     train_model = dist_utils.wrap_model(model, context) if context else model
-    loader, sampler = _make_loader(data, batch_size, shuffle, seed, distributed=context is not None)
+    # the data order follows the seed family too (RNNLIB_SEED), like the weights
+    loader, sampler = _make_loader(data, batch_size, shuffle, effective_seed(seed), distributed=context is not None)
     is_main = context is None or context.rank == 0
     # RNNLIB_PROGRESS=0 hides the bars everywhere (tools/execute_notebooks.py sets it for the book).
     show_progress = progress and is_main and os.environ.get("RNNLIB_PROGRESS", "1") != "0"

@@ -24,6 +24,18 @@ KERNEL_NAME = "python3"
 KERNELSPEC = {"name": KERNEL_NAME, "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
+def set_kernel_environment():
+    """The environment every notebook kernel starts with (kernels inherit this process's)."""
+    os.environ["PYTHONHASHSEED"] = "0"
+    # No progress bars in committed outputs: as widgets they would make the book load scripts
+    # from a CDN, and as text they are noise (rnnlib.train.fit reads this).
+    os.environ["RNNLIB_PROGRESS"] = "0"
+    # With Agg, inline figures silently vanish.
+    os.environ.pop("MPLBACKEND", None)
+    # The committed outputs are those of the seeds written in the notebooks (RNNLIB_SEED unset).
+    os.environ.pop("RNNLIB_SEED", None)
+
+
 def execute_notebook(path, timeout):
     """Execute the notebook at ``path`` and overwrite it atomically; return the seconds it took."""
     path = Path(path).resolve()
@@ -64,12 +76,7 @@ def main(argv=None):
     if missing:
         parser.error(f"not notebook files: {', '.join(missing)}")
 
-    # The kernel inherits this environment.
-    os.environ["PYTHONHASHSEED"] = "0"
-    # No progress bars in committed outputs: as widgets they would make the book load scripts
-    # from a CDN, and as text they are noise (rnnlib.train.fit reads this).
-    os.environ["RNNLIB_PROGRESS"] = "0"
-    os.environ.pop("MPLBACKEND", None)
+    set_kernel_environment()
 
     failed = []
     total = 0.0

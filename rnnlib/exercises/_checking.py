@@ -47,6 +47,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from rnnlib.report import error_bound
+
 __all__ = [
     "Case",
     "Mistake",
@@ -195,7 +197,7 @@ def _print(verbose, message):
 def _passed(title, cases, names, worst, tolerance, verbose):
     labels = "; ".join(cases)
     _print(verbose, f"PASSED {title}: {', '.join(names)} match rnnlib's reference on {len(cases)} cases ({labels}); "
-                    f"worst relative error {worst:.1e} (tolerance {tolerance:.0e}).")
+                    f"worst relative error {error_bound(worst)} (tolerance {tolerance:.0e}).")
     return True
 
 
