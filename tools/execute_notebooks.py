@@ -7,10 +7,22 @@ Each notebook runs in a fresh ``python3`` kernel whose working directory is the 
 without ``MPLBACKEND`` (with Agg, inline figures silently vanish). The result is written to a
 temporary file that replaces the notebook only when every cell ran: a notebook whose execution
 fails is left untouched, and the command exits with status 1 after trying the others.
+
+For JupyterLab (with the jupyterlab-myst extension, installed by requirements.txt) it also writes
+what a learner's view needs, into cell metadata that the book build ignores:
+
+- each markdown cell's inline expressions ``{eval}`expr``` are evaluated in the kernel right after
+  the code cells above it, and stored as ``user_expressions`` (the format jupyterlab-myst writes
+  when a learner runs the cell), so JupyterLab shows the numbers without running anything and the
+  book renders the same values (tools/book_eval.py);
+- code cells inside a gated solution (``{solution-start}`` ... ``{solution-end}``) are collapsed,
+  input and output, and code cells tagged ``hide-input`` have their input collapsed
+  (``metadata.jupyter.source_hidden`` / ``outputs_hidden``), as the book hides them.
 """
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 import time
@@ -22,6 +34,80 @@ from nbclient.exceptions import CellExecutionError, DeadKernelError
 
 KERNEL_NAME = "python3"
 KERNELSPEC = {"name": KERNEL_NAME, "display_name": "Python 3 (ipykernel)", "language": "python"}
+EXPRESSIONS_KEY = "user_expressions"
+# `{eval}`expr``, the inline expression role of MyST (read by myst-nb and jupyterlab-myst)
+EVAL_ROLE = re.compile(r"\{eval\}`([^`]+)`")
+# a code fence that is not a directive (```python ...): its content is code, not MyST
+CODE_FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})(?!\s*\{)")
+GATE = re.compile(r"^\s*(?:`{3,}|:{3,})\{solution-(start|end)\}", re.M)
+
+
+def inline_expressions(markdown):
+    """The ``{eval}`` expressions of a markdown cell, in reading order (code blocks left out)."""
+    found, fence = [], None
+    for line in markdown.splitlines():
+        if fence:
+            if line.strip().startswith(fence):
+                fence = None
+            continue
+        opening = CODE_FENCE.match(line)
+        if opening:
+            fence = opening.group(2)
+            continue
+        found.extend(EVAL_ROLE.findall(line))
+    return found
+
+
+def collapse_hidden_cells(nb):
+    """Collapse in JupyterLab what the book hides: gated solutions' code cells, ``hide-input`` inputs."""
+    inside_solution = False
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for gate in GATE.findall(cell.source):
+                inside_solution = gate == "start"
+            continue
+        if cell.cell_type != "code":
+            continue
+        view = {}
+        if inside_solution:
+            view = {"source_hidden": True, "outputs_hidden": True}
+        elif "hide-input" in cell.metadata.get("tags", []):
+            view = {"source_hidden": True}
+        if view:
+            cell.metadata.setdefault("jupyter", {}).update(view)
+
+
+class LabNotebookClient(NotebookClient):
+    """An nbclient that also evaluates the ``{eval}`` expressions of markdown cells, in order."""
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        if cell.cell_type == "markdown":
+            await self._evaluate_expressions(cell)
+            return cell
+        return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+
+    async def _evaluate_expressions(self, cell):
+        expressions = inline_expressions(cell.source)
+        if not expressions:
+            cell.metadata.pop(EXPRESSIONS_KEY, None)
+            return
+        # What jupyterlab-myst sends when a markdown cell is run: empty code with user_expressions.
+        # silent: no execution count is used, nothing is stored in the kernel's history.
+        request = {str(i): expression for i, expression in enumerate(expressions)}
+        msg_id = self.kc.execute("", silent=True, store_history=False, user_expressions=request)
+        reply = await self.async_wait_for_reply(msg_id, cell)
+        results = (reply or {}).get("content", {}).get("user_expressions", {})
+        stored = []
+        for key, expression in request.items():
+            result = results.get(key, {"status": "error", "ename": "NoReply", "evalue": "the kernel did not answer"})
+            if result.get("status") != "ok":
+                raise CellExecutionError(
+                    f"{{eval}}`{expression}` failed: {result.get('ename')}: {result.get('evalue')}",
+                    result.get("ename", ""),
+                    result.get("evalue", ""),
+                )
+            stored.append({"expression": expression, "result": result})
+        cell.metadata[EXPRESSIONS_KEY] = stored
 
 
 def set_kernel_environment():
@@ -41,7 +127,8 @@ def execute_notebook(path, timeout):
     path = Path(path).resolve()
     nb = nbformat.read(path, as_version=4)
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
-    client = NotebookClient(
+    collapse_hidden_cells(nb)
+    client = LabNotebookClient(
         nb,
         timeout=timeout,
         kernel_name=KERNEL_NAME,
