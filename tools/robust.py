@@ -15,8 +15,8 @@ notebook top to bottom once per setting, with its asserts on and without compari
                 NumPy's loops all take other code paths, with other summation orders and no FMA.
                 Float results then differ in their last bits, and training drifts from there.
 
-For each chapter it prints the value of every glued figure (myst-nb ``glue``) in the committed
-notebook and under every setting, and the first failing cell with its error. The notebooks on
+For each chapter it prints the value of every glued figure (myst-nb ``glue``) and of every
+number stated in the prose with ``{eval}`` in the committed notebook and under every setting, and the first failing cell with its error. The notebooks on
 disk are never changed. The same table is written to ``_build/robust/report.md``. Exit status 1
 when any notebook failed under any setting.
 """
@@ -28,11 +28,10 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from execute_notebooks import KERNEL_NAME, set_kernel_environment  # noqa: E402
+from execute_notebooks import EXPRESSIONS_KEY, KERNEL_NAME, LabNotebookClient, set_kernel_environment  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "_build" / "robust" / "report.md"
@@ -53,9 +52,12 @@ GLUE_MIME = "application/papermill.record/text/plain"
 
 
 def glued_figures(nb):
-    """{name: text} of every value glued in an executed notebook, in order of appearance."""
+    """{name: text} of every value glued (or stated with {eval}) in an executed notebook, in order."""
     figures = {}
-    for cell in nb.cells:
+    for index, cell in enumerate(nb.cells):
+        for item in cell.get("metadata", {}).get(EXPRESSIONS_KEY, []):
+            if "text/plain" in item["result"].get("data", {}):
+                figures[f"{index}: {item['expression']}"] = item["result"]["data"]["text/plain"]
         for output in cell.get("outputs", []):
             name = output.get("metadata", {}).get("scrapbook", {}).get("name")
             if name is not None and GLUE_MIME in output.get("data", {}):
@@ -79,7 +81,7 @@ def run(path, environment, timeout):
     nb = nbformat.read(path, as_version=4)
     saved = {key: os.environ.get(key) for key in environment}
     os.environ.update(environment)  # the kernel inherits this process's environment
-    client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL_NAME,
+    client = LabNotebookClient(nb, timeout=timeout, kernel_name=KERNEL_NAME,
                             resources={"metadata": {"path": str(path.parent)}}, record_timing=False)
     start = time.perf_counter()
     error = None
