@@ -1,4 +1,8 @@
-"""Speed and memory of recurrent layers: torch.nn vs rnnlib.nn vs rnnlib.scratch (NumPy).
+"""Speed and memory of recurrent layers: torch.nn vs rnnlib.nn (fast and readable) vs rnnlib.scratch.
+
+Implementations: ``torch.nn`` (the reference), ``rnnlib.nn`` (the default fast kernels of
+``rnnlib.nn.fast``), ``rnnlib.nn readable`` (``impl="readable"``: the step functions of
+``rnnlib.nn.cells`` under autograd, what the book prints) and ``rnnlib.scratch`` (NumPy).
 
 What is measured (float32, batch-first, one layer, one direction):
 
@@ -81,13 +85,15 @@ def scratch_pass(cell, x, params):
 
 
 def implementations(cell, N, T, D, H, device="cpu", with_scratch=True, seed=0):
-    """{name: pass} for torch.nn, rnnlib.nn (same weights) and rnnlib.scratch (CPU only)."""
+    """{name: pass} for torch.nn, rnnlib.nn fast and readable (same weights) and rnnlib.scratch (CPU only)."""
     torch.manual_seed(seed)
     reference = getattr(torch.nn, cell)(D, H, batch_first=True).to(device)
-    ours = getattr(rnnlib.nn, cell)(D, H).to(device)
-    ours.load_state_dict(reference.state_dict(), strict=True)
     x = torch.randn(N, T, D, device=device, requires_grad=True)
-    runs = {"torch.nn": torch_pass(reference, x), "rnnlib.nn": torch_pass(ours, x)}
+    runs = {"torch.nn": torch_pass(reference, x)}
+    for name, impl in (("rnnlib.nn", "fast"), ("rnnlib.nn readable", "readable")):
+        ours = getattr(rnnlib.nn, cell)(D, H, impl=impl).to(device)
+        ours.load_state_dict(reference.state_dict(), strict=True)
+        runs[name] = torch_pass(ours, x)
     if with_scratch and scratch is not None and device == "cpu":
         params = {k: v.astype(np.float32) for k, v in scratch.params_from_torch(reference).items()}
         runs["rnnlib.scratch"] = scratch_pass(cell, x.detach().numpy().copy(), params)
@@ -114,11 +120,11 @@ def time_round_robin(runs, repeats, warmup=3):
     return {name: (statistics.median(t), min(t)) for name, t in times.items()}
 
 
-def speed_table(repeats, devices, with_scratch):
+def speed_table(repeats, devices, with_scratch, cells=CELLS, sizes=SIZES):
     rows = []
     for device in devices:
-        for N, T, D, H in SIZES:
-            for cell in CELLS:
+        for N, T, D, H in sizes:
+            for cell in cells:
                 runs = implementations(cell, N, T, D, H, device, with_scratch)
                 timings = time_round_robin(runs, repeats)
                 median_ref, min_ref = timings["torch.nn"]
@@ -143,11 +149,11 @@ def numpy_peak_bytes(run):
     return peak - before
 
 
-def memory_table(devices, with_scratch, lengths=(100, 1000)):
+def memory_table(devices, with_scratch, cells=CELLS, lengths=(100, 1000)):
     N, D, H = MEMORY_SHAPE
     rows = []
     for device in devices:
-        for cell in CELLS:
+        for cell in cells:
             for T in lengths:
                 runs = implementations(cell, N, T, D, H, device, with_scratch)
                 for name, run in runs.items():
@@ -170,6 +176,8 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2, help="torch/BLAS threads (default 2)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory table")
     parser.add_argument("--no-scratch", action="store_true", help="skip rnnlib.scratch (NumPy)")
+    parser.add_argument("--cells", nargs="+", choices=CELLS, default=CELLS, help="cells to measure (default: all)")
+    parser.add_argument("--first-size-only", action="store_true", help=f"time only (N, T, D, H) = {SIZES[0]}")
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.threads < 1:
         parser.error("--repeats and --threads must be >= 1")
@@ -181,8 +189,9 @@ def main(argv=None):
 
     load_before = os.getloadavg()
     started = time.perf_counter()
-    speed = speed_table(args.repeats, devices, with_scratch)
-    memory = [] if args.no_memory else memory_table(devices, with_scratch)
+    sizes = SIZES[:1] if args.first_size_only else SIZES
+    speed = speed_table(args.repeats, devices, with_scratch, args.cells, sizes)
+    memory = [] if args.no_memory else memory_table(devices, with_scratch, args.cells)
     load_after = os.getloadavg()
 
     print(f"\nForward + backward of sum(outputs), float32, batch-first, 1 layer; torch {torch.__version__}, "

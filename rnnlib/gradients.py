@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from rnnlib.layout import hidden
 from rnnlib.validate import check_choice, check_float, check_positive_int, check_shape
 
 __all__ = ["scaled_orthogonal", "LinearRNN", "jacobian_norms_by_lag", "fit_log_slope"]
@@ -100,12 +101,6 @@ def _state_tensors(state):
     return list(state) if isinstance(state, (tuple, list)) else [state]
 
 
-def _top_hidden(state):
-    """h of the top layer, (N, H), from a torch.nn-style state (L, N, H) or (h, c)."""
-    h = state[0] if isinstance(state, (tuple, list)) else state
-    return h[-1]
-
-
 def jacobian_norms_by_lag(module, x, state=None, ord=2):
     r"""Norms of the Jacobians :math:`\partial h_T / \partial s_t` for every step, by autograd.
 
@@ -140,7 +135,7 @@ def jacobian_norms_by_lag(module, x, state=None, ord=2):
         for t in range(T):
             _, state = module(x[:, t : t + 1], state)
             states.append(state)
-        h_T = _top_hidden(state)  # (N, H)
+        h_T = hidden(state)[-1]  # (N, H): the top layer's h
         inputs = [s for st in states for s in _state_tensors(st)]
         per_step = len(_state_tensors(states[0]))
         rows = []  # rows[i][t]: (N, S) = d h_T[:, i] / d s_t, per sequence

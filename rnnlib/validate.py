@@ -122,3 +122,45 @@ def check_token_ids(name, x, vocab_size):
         raise ValueError(
             f"{name} must hold token ids in [0, {vocab_size - 1}] (vocab_size), got values in [{low}, {high}]"
         )
+
+
+def check_bool(name, value):
+    """Raise TypeError unless ``value`` is a bool (flags such as ``bias``, ``batch_first``)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return value
+
+
+def check_tensor(name, x, like, dtypes=None):
+    """x must be a floating torch tensor on the device of the tensor ``like`` (a parameter), with
+    its dtype or one of ``dtypes`` (e.g. the autocast dtype)."""
+    if not hasattr(x, "is_floating_point") or not hasattr(x, "device"):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    check_float(name, x)
+    if x.dtype not in (dtypes or (like.dtype,)):
+        raise TypeError(f"{name} must have the same dtype as the parameters ({like.dtype}), got {x.dtype}")
+    if x.device != like.device:
+        raise ValueError(f"{name} must be on the parameters' device ({like.device}), got {x.device}")
+
+
+def check_recurrent_state(state, cell, shape, like, note="", dtypes=None):
+    """A torch state: a tensor h of ``shape`` for "rnn"/"gru", a tuple (h, c) of two for "lstm".
+
+    Each tensor is checked with :func:`check_tensor` against ``like``; ``note`` explains the
+    shape in messages. Returns the state (a tuple for the LSTM).
+    """
+    label = cell.upper()
+    if cell == "lstm":
+        if not isinstance(state, (tuple, list)) or len(state) != 2:
+            got = type(state).__name__ + (f" of length {len(state)}" if isinstance(state, (tuple, list)) else "")
+            raise TypeError(f"state must be a tuple (h, c) for {label}, each of shape {format_shape(shape)}, got a {got}")
+        parts = {"state[0] (h)": state[0], "state[1] (c)": state[1]}
+    else:
+        if isinstance(state, (tuple, list)):
+            raise TypeError(f"state must be a tensor h of shape {format_shape(shape)} for {label}, "
+                            f"got a {type(state).__name__} of length {len(state)}")
+        parts = {"state": state}
+    for name, tensor in parts.items():
+        check_tensor(name, tensor, like, dtypes)
+        check_shape(name, tensor, shape, note)
+    return tuple(parts.values()) if cell == "lstm" else state

@@ -27,8 +27,7 @@ import math
 import torch
 from torch import nn
 
-from rnnlib.nn.cells import check_bool
-from rnnlib.validate import check_positive_int, check_shape
+from rnnlib.validate import check_bool, check_positive_int, check_shape
 
 __all__ = ["AdditiveAttention", "DotProductAttention"]
 

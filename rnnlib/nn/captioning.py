@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from rnnlib.nn.attention import AdditiveAttention
-from rnnlib.nn.cells import LSTMCell
+from rnnlib.nn.recurrent import LSTMCell
 from rnnlib.nn.decoding import beam_search, greedy_search
 from rnnlib.validate import check_float, check_integer, check_positive_int, check_shape
 

@@ -1,525 +1,72 @@
-"""Recurrent cells from tensor primitives: RNNCell, LSTMCell, GRUCell and their sequence kernels.
+r"""The recurrent cells in PyTorch, one equation per line: the reference that the book prints.
 
-The math of each cell lives in ONE place, a ``torch.autograd.Function`` that runs a whole
-sequence in one direction (time-major, ``(T, N, ·)``):
+Each function computes one time step with ordinary tensor operations, and autograd derives the
+backward pass. Parameters have ``torch.nn``'s layout (gate blocks stacked in rows: LSTM i, f, g, o;
+GRU r, z, n); ``x`` is (N, D), ``h`` and ``c`` are (N, H), biases may be None (``bias=False``)::
 
-* the forward pass is the textbook recurrence, one fused matrix product per step
-  (``h_{t-1} @ W_hh^T`` for all gates at once); the input projection ``x_t @ W_ih^T`` of every
-  step is computed before the loop, in one matrix product, by the caller;
-* the backward pass is written by hand (backpropagation through time). The per-step work is
-  only what truly depends on the previous step: the elementwise gate derivatives that do not
-  depend on the incoming gradient are computed for all steps at once before the loop, and the
-  weight gradient ``dW_hh = sum_t dgates_t^T h_{t-1}`` is ONE matrix product over all steps
-  after it. On a CPU this makes RNN and GRU faster than torch.nn's (which record autograd's
-  graph step by step) and keeps the LSTM within about 1.1-1.5x of torch.nn's fused oneDNN
-  kernel (``benchmarks/bench_rnn.py`` measures it).
+    h_next = rnn_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity="tanh")
+    h_next, c_next = lstm_step(x, (h, c), weight_ih, weight_hh, bias_ih, bias_hh)
+    h_next = gru_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh)
 
-The cell modules (``RNNCell``, ...) run the same kernels with T = 1, and ``rnnlib.nn.RNN`` /
-``LSTM`` / ``GRU`` run them over time, layers and directions. Parameter names, shapes, gate
-order (LSTM: i, f, g, o; GRU: r, z, n) and initialisation are those of ``torch.nn``.
-
-Every kernel has the same signature, so multi-layer and bidirectional code is written once::
-
-    hs, final_state = kernel(x, state, weight_ih, weight_hh, bias_ih, bias_hh, reverse)
-
-with ``x`` (T, N, D), ``state`` a tuple ``(h0,)`` or ``(h0, c0)`` of (N, H) tensors, ``hs``
-(T, N, H) the hidden state at every input position (for ``reverse=True`` the sequence is read
-from t = T-1 down to 0 and ``hs[t]`` is the state after reading ``x[t]``).
+:func:`unroll` runs a step function over a time-major sequence. ``rnnlib.nn.RNN``, ``LSTM``, ``GRU``
+and their cells run these functions when built with ``impl="readable"``; by default they run the
+kernels of :mod:`rnnlib.nn.fast`, which compute the same values with a hand-written backward
+pass and are tested equal to these.
 """
 
-import math
-
 import torch
-from torch import nn
+from torch.nn import functional as F
 
-from rnnlib.validate import check_choice, check_float, check_positive_int, check_shape, format_shape
+from rnnlib.layout import hidden
 
-__all__ = [
-    "RNNCell",
-    "LSTMCell",
-    "GRUCell",
-    "rnn_sequence",
-    "lstm_sequence",
-    "gru_sequence",
-]
+__all__ = ["rnn_step", "lstm_step", "gru_step", "unroll"]
 
 
-# ----------------------------------------------------------------------------------------------
-# Helpers shared by the kernels
+def rnn_step(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearity="tanh"):
+    """Elman RNN step: h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu)."""
+    # a = x W_ih^T + b_ih + h W_hh^T + b_hh
+    a = F.linear(x, weight_ih, bias_ih) + F.linear(h, weight_hh, bias_hh)
+    # h' = tanh(a)  or  h' = max(a, 0)
+    return torch.tanh(a) if nonlinearity == "tanh" else torch.relu(a)
 
 
-def _input_projection(x, weight_ih, bias):
-    """``x @ W_ih^T + bias`` for all T steps in one matrix product: (T, N, D) -> (T, N, G*H)."""
-    T, N, D = x.shape
-    x2d = x.reshape(T * N, D)
-    xg = torch.mm(x2d, weight_ih.t()) if bias is None else torch.addmm(bias, x2d, weight_ih.t())
-    return xg.view(T, N, -1)
+def lstm_step(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
+    """LSTM step (gate order i, f, g, o): state (h, c) -> (h', c')."""
+    h, c = state
+    # [a_i, a_f, a_g, a_o] = x W_ih^T + b_ih + h W_hh^T + b_hh   (all four gates at once)
+    a_i, a_f, a_g, a_o = (F.linear(x, weight_ih, bias_ih) + F.linear(h, weight_hh, bias_hh)).chunk(4, dim=-1)
+    # i = σ(a_i), f = σ(a_f), g = tanh(a_g), o = σ(a_o)
+    i, f, g, o = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
+    # c' = f ⊙ c + i ⊙ g
+    c = f * c + i * g
+    # h' = o ⊙ tanh(c')
+    h = o * torch.tanh(c)
+    return h, c
 
 
-class _Schedule:
-    """Time bookkeeping for a state buffer ``buf`` of length T + 1 that holds h_0 and every h_t.
+def gru_step(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
+    """GRU step (gate order r, z, n), PyTorch's formula: the reset gate scales h_n, bias included."""
+    # [x_r, x_z, x_n] = x W_ih^T + b_ih
+    x_r, x_z, x_n = F.linear(x, weight_ih, bias_ih).chunk(3, dim=-1)
+    # [h_r, h_z, h_n] = h W_hh^T + b_hh
+    h_r, h_z, h_n = F.linear(h, weight_hh, bias_hh).chunk(3, dim=-1)
+    # r = σ(x_r + h_r),  z = σ(x_z + h_z)
+    r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+    # n = tanh(x_n + r ⊙ h_n)
+    n = torch.tanh(x_n + r * h_n)
+    # h' = (1 - z) ⊙ n + z ⊙ h
+    return (1 - z) * n + z * h
 
-    Forward:  buf[0] = initial state, buf[t + 1] = state after step t.
-    Reverse:  buf[T] = initial state, buf[t]     = state after step t (t runs T-1 .. 0).
+
+def unroll(step, x, state, *weights, reverse=False, **options):
+    """Run ``step`` over x (T, N, D) from ``state`` (h, or (h, c)); autograd does BPTT.
+
+    Returns ``(hs, state_n)``: hs (T, N, H), hs[t] the hidden state after reading x[t]
+    (with ``reverse=True`` the sequence is read from t = T-1 down to 0), and the last state.
     """
-
-    def __init__(self, T, reverse):
-        self.first = T if reverse else 0  # where the initial state goes
-        self.last = 0 if reverse else T  # where the final state ends up
-        # (t, prev, new) in processing order: step t reads buf[prev] and writes buf[new]
-        self.steps = [(t, t + 1, t) for t in range(T - 1, -1, -1)] if reverse else [(t, t, t + 1) for t in range(T)]
-        self.outputs = slice(0, T) if reverse else slice(1, T + 1)  # buf[outputs][t] = h_t
-        self.previous = slice(1, T + 1) if reverse else slice(0, T)  # buf[previous][t] = state read by step t
-        # backward order; next_t[k] is the step processed after backward_order[k] (None at the end)
-        self.backward_order = [t for t, _, _ in reversed(self.steps)]
-        self.next_t = self.backward_order[1:] + [None]
-
-
-def _refuse_second_derivatives():
-    """The backward passes are hand-written with in-place buffers: they cannot be differentiated."""
-    if torch.is_grad_enabled():
-        raise RuntimeError(
-            "rnnlib.nn recurrent layers compute gradients by a hand-written backward pass and do not "
-            "support second derivatives (create_graph=True); use torch.nn's layers for that"
-        )
-
-
-def _steps(*tensors):
-    """Per-step views ``tensor[t]`` of each tensor, made in one call each: indexing inside the
-    time loop would cost a dispatch per step and per tensor."""
-    return [t.unbind(0) for t in tensors]
-
-
-def _weight_grad(dgates, inputs):
-    """sum_t dgates_t^T @ inputs_t as ONE matrix product over all (T*N) rows: (G*H, K).
-
-    Computed as (inputs^T @ dgates)^T, the orientation BLAS runs fastest for these shapes.
-    """
-    G = dgates.shape[-1]
-    K = inputs.shape[-1]
-    return torch.mm(inputs.reshape(-1, K).t(), dgates.reshape(-1, G)).t()
-
-
-# ----------------------------------------------------------------------------------------------
-# Elman RNN: h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)
-
-
-class _RNNRecurrence(torch.autograd.Function):
-    """The recurrence of an Elman RNN over T steps, given the input projections ``xg``."""
-
-    @staticmethod
-    def forward(ctx, xg, h0, weight_hh, reverse, relu):
-        T, N, H = xg.shape
-        schedule = _Schedule(T, reverse)
-        hbuf = xg.new_empty(T + 1, N, H)
-        hbuf[schedule.first] = h0
-        weight_hh_t = weight_hh.t()
-        xg_, h_ = _steps(xg, hbuf)
-        for t, prev, new in schedule.steps:
-            # a_t = (x_t W_ih^T + b_ih + b_hh) + h_{t-1} W_hh^T
-            torch.addmm(xg_[t], h_[prev], weight_hh_t, out=h_[new])
-            # h_t = tanh(a_t)   or   relu(a_t)
-            h_[new].relu_() if relu else h_[new].tanh_()
-        ctx.save_for_backward(hbuf, weight_hh)
-        ctx.reverse, ctx.relu = reverse, relu
-        return hbuf[schedule.outputs]
-
-    @staticmethod
-    def backward(ctx, dhs):
-        _refuse_second_derivatives()
-        hbuf, weight_hh = ctx.saved_tensors
-        schedule = _Schedule(hbuf.shape[0] - 1, ctx.reverse)
-        hs = hbuf[schedule.outputs]
-        # dh_t/da_t for every step at once: relu' = [h > 0], tanh' = 1 - h^2
-        local = (hs > 0).to(hs.dtype) if ctx.relu else 1 - hs * hs
-        da = torch.empty_like(hs)
-        dhs_, local_, da_ = _steps(dhs, local, da)
-        dh = dhs_[schedule.backward_order[0]]
-        for t, t_next in zip(schedule.backward_order, schedule.next_t):
-            # dL/da_t = dL/dh_t * act'(a_t)
-            torch.mul(dh, local_[t], out=da_[t])
-            if t_next is not None:
-                # dL/dh_{t-1} = (gradient from the output at t-1) + dL/da_t W_hh
-                dh = torch.addmm(dhs_[t_next], da_[t], weight_hh)
-        dh0 = torch.mm(da_[schedule.backward_order[-1]], weight_hh)
-        dweight_hh = _weight_grad(da, hbuf[schedule.previous])
-        return da, dh0, dweight_hh, None, None
-
-
-def rnn_sequence(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False, nonlinearity="tanh"):
-    """Elman RNN over a time-major sequence ``x`` (T, N, D) from ``state = (h0,)``, h0 (N, H).
-
-    h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)  (or relu). Returns
-    ``(hs, (h_T,))`` with hs (T, N, H).
-    """
-    bias = None if bias_ih is None else bias_ih + bias_hh
-    # the input projection of every step in one matrix product, biases folded in
-    xg = _input_projection(x, weight_ih, bias)
-    hs = _RNNRecurrence.apply(xg, state[0], weight_hh, reverse, nonlinearity == "relu")
-    return hs, (hs[0] if reverse else hs[-1],)
-
-
-# ----------------------------------------------------------------------------------------------
-# LSTM (Hochreiter & Schmidhuber 1997, with a forget gate), gate order i, f, g, o
-
-
-class _LSTMRecurrence(torch.autograd.Function):
-    """The recurrence of an LSTM over T steps, given the input projections ``xg`` (T, N, 4H)."""
-
-    @staticmethod
-    def forward(ctx, xg, h0, c0, weight_hh, reverse):
-        T, N, G = xg.shape
-        H = G // 4
-        schedule = _Schedule(T, reverse)
-        hbuf = xg.new_empty(T + 1, N, H)
-        cbuf = xg.new_empty(T + 1, N, H)
-        gates = xg.new_empty(T, N, G)  # activated i, f, g, o of every step
-        tanh_c = xg.new_empty(T, N, H)
-        hbuf[schedule.first] = h0
-        cbuf[schedule.first] = c0
-        weight_hh_t = weight_hh.t()
-        xg_, a_, h_, c_, tanh_c_, if_ = _steps(xg, gates, hbuf, cbuf, tanh_c, gates[:, :, : 2 * H])
-        i_, f_, g_, o_ = _steps(*gates.chunk(4, dim=2))
-        for t, prev, new in schedule.steps:
-            # [a_i, a_f, a_g, a_o] = (x_t W_ih^T + b_ih + b_hh) + h_{t-1} W_hh^T   (all gates: one product)
-            torch.addmm(xg_[t], h_[prev], weight_hh_t, out=a_[t])
-            # i = sigmoid(a_i), f = sigmoid(a_f), g = tanh(a_g), o = sigmoid(a_o)
-            if_[t].sigmoid_()
-            g_[t].tanh_()
-            o_[t].sigmoid_()
-            # c_t = f * c_{t-1} + i * g
-            torch.mul(f_[t], c_[prev], out=c_[new]).addcmul_(i_[t], g_[t])
-            # h_t = o * tanh(c_t)
-            torch.mul(o_[t], torch.tanh(c_[new], out=tanh_c_[t]), out=h_[new])
-        ctx.save_for_backward(hbuf, cbuf, gates, tanh_c, weight_hh)
-        ctx.reverse = reverse
-        return hbuf[schedule.outputs], cbuf[schedule.last]
-
-    @staticmethod
-    def backward(ctx, dhs, dc_last):
-        _refuse_second_derivatives()
-        hbuf, cbuf, gates, tanh_c, weight_hh = ctx.saved_tensors
-        T, N, G = gates.shape
-        H = G // 4
-        schedule = _Schedule(T, ctx.reverse)
-        i, f, g, o = gates.chunk(4, dim=2)
-        c_prev = cbuf[schedule.previous]
-        h = hbuf[schedule.outputs]
-        # Everything that does not depend on the incoming gradient, for all steps at once
-        # (few passes over memory: this part is bandwidth-bound):
-        # sigmoid'(a) = s (1 - s), for i, f and o at once (the g slot is not used); written into
-        # the buffer of dL/dgates, which the loop below overwrites: one (T, N, 4H) array less
-        dgates = torch.empty_like(gates)
-        dsig = torch.addcmul(gates, gates, gates, value=-1, out=dgates)
-        di, df, _, do = dsig.chunk(4, dim=2)
-        #   dL/da_o  = dL/dh_t * tanh(c_t) o(1 - o)                            -> factor_o
-        factor_o = tanh_c * do
-        #   dL/dc_t += dL/dh_t * o (1 - tanh(c_t)^2) = dL/dh_t * (o - h_t tanh(c_t))  -> factor_c
-        factor_c = torch.addcmul(o, h, tanh_c, value=-1)
-        #   dL/d[a_i, a_f, a_g] = dL/dc_t * [g i(1-i), c_{t-1} f(1-f), i (1-g^2)]  -> factor_ifg
-        factor_ifg = gates.new_empty(T, N, 3, H)
-        torch.mul(g, di, out=factor_ifg[:, :, 0])
-        torch.mul(c_prev, df, out=factor_ifg[:, :, 1])
-        torch.addcmul(i, i * g, g, value=-1, out=factor_ifg[:, :, 2])
-        dgates_4 = dgates.view(T, N, 4, H)
-        dhs_, f_, factor_o_, factor_c_, factor_ifg_, da_, da_o_, da_ifg_ = _steps(
-            dhs, f, factor_o, factor_c, factor_ifg, dgates, dgates_4[:, :, 3], dgates_4[:, :, :3]
-        )
-        dh = dhs_[schedule.backward_order[0]]
-        dc = dc_last
-        for t, t_next in zip(schedule.backward_order, schedule.next_t):
-            # dL/da_o = dL/dh_t * factor_o
-            torch.mul(dh, factor_o_[t], out=da_o_[t])
-            # dL/dc_t = (dL/dc_{t+1} * f_{t+1}) + dL/dh_t * factor_c
-            dc = torch.addcmul(dc, dh, factor_c_[t])
-            # dL/d[a_i, a_f, a_g] = dL/dc_t * factor_ifg
-            torch.mul(factor_ifg_[t], dc.unsqueeze(1), out=da_ifg_[t])
-            # dL/dc_{t-1} (its part through c_t = f * c_{t-1} + ...)
-            dc = dc * f_[t]
-            if t_next is not None:
-                # dL/dh_{t-1} = (gradient from the output at t-1) + dL/da_t W_hh
-                dh = torch.addmm(dhs_[t_next], da_[t], weight_hh)
-        dh0 = torch.mm(da_[schedule.backward_order[-1]], weight_hh)
-        dweight_hh = _weight_grad(dgates, hbuf[schedule.previous])
-        return dgates, dh0, dc, dweight_hh, None
-
-
-def lstm_sequence(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False):
-    """LSTM over a time-major sequence ``x`` (T, N, D) from ``state = (h0, c0)``, each (N, H).
-
-    Gates (order i, f, g, o), with W = [W_i; W_f; W_g; W_o]::
-
-        i, f, o = sigmoid(x_t W_i^T + b_i + h_{t-1} U_i^T + c_i), ...
-        g       = tanh(x_t W_g^T + b_g + h_{t-1} U_g^T + c_g)
-        c_t     = f * c_{t-1} + i * g
-        h_t     = o * tanh(c_t)
-
-    Returns ``(hs, (h_T, c_T))`` with hs (T, N, H).
-    """
-    bias = None if bias_ih is None else bias_ih + bias_hh
-    xg = _input_projection(x, weight_ih, bias)
-    hs, c_last = _LSTMRecurrence.apply(xg, state[0], state[1], weight_hh, reverse)
-    return hs, (hs[0] if reverse else hs[-1], c_last)
-
-
-# ----------------------------------------------------------------------------------------------
-# GRU (Cho et al. 2014), gate order r, z, n, with PyTorch's candidate
-#   n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
-
-
-class _GRURecurrence(torch.autograd.Function):
-    """The recurrence of a GRU over T steps, given the input projections ``xg`` (T, N, 3H)."""
-
-    @staticmethod
-    def forward(ctx, xg, h0, weight_hh, bias_hh, reverse):
-        T, N, G = xg.shape
-        H = G // 3
-        schedule = _Schedule(T, reverse)
-        hbuf = xg.new_empty(T + 1, N, H)
-        rzu = xg.new_empty(T, N, G)  # r, z and u_n = h_{t-1} W_hn^T + b_hn of every step
-        n_all = xg.new_empty(T, N, H)
-        hbuf[schedule.first] = h0
-        weight_hh_t = weight_hh.t()
-        xg_rz_, xg_n_, u_, rz_, r_, z_, u_n_, n_, h_ = _steps(
-            xg[:, :, : 2 * H], xg[:, :, 2 * H :], rzu, rzu[:, :, : 2 * H], *rzu.chunk(3, dim=2), n_all, hbuf
-        )
-        for t, prev, new in schedule.steps:
-            # [u_r, u_z, u_n] = h_{t-1} W_hh^T + b_hh   (all gates: one product)
-            if bias_hh is None:
-                torch.mm(h_[prev], weight_hh_t, out=u_[t])
-            else:
-                torch.addmm(bias_hh, h_[prev], weight_hh_t, out=u_[t])
-            # r = sigmoid(x_t W_ir^T + b_ir + u_r),  z = sigmoid(x_t W_iz^T + b_iz + u_z)
-            rz_[t].add_(xg_rz_[t]).sigmoid_()
-            # n = tanh(x_t W_in^T + b_in + r * u_n)
-            torch.addcmul(xg_n_[t], r_[t], u_n_[t], out=n_[t]).tanh_()
-            # h_t = (1 - z) * n + z * h_{t-1}
-            torch.lerp(n_[t], h_[prev], z_[t], out=h_[new])
-        ctx.save_for_backward(hbuf, rzu, n_all, weight_hh)
-        ctx.reverse = reverse
-        ctx.has_bias = bias_hh is not None
-        return hbuf[schedule.outputs]
-
-    @staticmethod
-    def backward(ctx, dhs):
-        _refuse_second_derivatives()
-        hbuf, rzu, n, weight_hh = ctx.saved_tensors
-        T, N, G = rzu.shape
-        H = G // 3
-        schedule = _Schedule(T, ctx.reverse)
-        r, z, u_n = rzu.chunk(3, dim=2)
-        h_prev = hbuf[schedule.previous]
-        # Everything that does not depend on the incoming gradient, for all steps at once:
-        #   dL/d(pre-tanh n) = dL/dh_t (1 - z)(1 - n^2)                  -> dL/dh_t * factor_n
-        #   dL/du = dL/dh_t * [factor_n u_n r(1-r),  (h_{t-1} - n) z(1-z),  factor_n r]  -> factor_u
-        # where u = h_{t-1} W_hh^T + b_hh is the hidden part of the gates.
-        one_minus_z = 1 - z
-        factor_n = torch.addcmul(one_minus_z, one_minus_z * n, n, value=-1)
-        del one_minus_z
-        factor_u = rzu.new_empty(T, N, 3, H)
-        torch.mul(factor_n, u_n, out=factor_u[:, :, 0]).mul_(torch.addcmul(r, r, r, value=-1))
-        torch.sub(h_prev, n, out=factor_u[:, :, 1]).mul_(torch.addcmul(z, z, z, value=-1))
-        torch.mul(factor_n, r, out=factor_u[:, :, 2])
-        du = torch.empty_like(rzu)  # dL/du_t, (T, N, 3H)
-        dh_all = torch.empty_like(n)  # dL/dh_t, (T, N, H)
-        dhs_, z_, factor_u_, du_, du3_, dh_ = _steps(dhs, z, factor_u, du, du.view(T, N, 3, H), dh_all)
-        order = schedule.backward_order
-        dh_[order[0]].copy_(dhs_[order[0]])
-        for t, t_next in zip(order, schedule.next_t):
-            # dL/du_t = dL/dh_t * factor_u
-            torch.mul(factor_u_[t], dh_[t].unsqueeze(1), out=du3_[t])
-            if t_next is not None:
-                # dL/dh_{t-1} = (gradient from the output at t-1) + dL/dh_t z + dL/du_t W_hh
-                direct = torch.addcmul(dhs_[t_next], dh_[t], z_[t])
-                torch.addmm(direct, du_[t], weight_hh, out=dh_[t_next])
-        dh0 = torch.addmm(dh_[order[-1]] * z_[order[-1]], du_[order[-1]], weight_hh)
-        dweight_hh = _weight_grad(du, h_prev)
-        dbias_hh = du.sum(dim=(0, 1)) if ctx.has_bias else None
-        # the input part of the gates: r and z share dL/du; n gets dL/dh_t * factor_n, written
-        # over dL/du_n (no longer needed) so that du becomes dL/dxg without a new array
-        torch.mul(dh_all, factor_n, out=du[:, :, 2 * H :])
-        return du, dh0, dweight_hh, dbias_hh, None
-
-
-def gru_sequence(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False):
-    """GRU over a time-major sequence ``x`` (T, N, D) from ``state = (h0,)``, h0 (N, H).
-
-    Gates (order r, z, n)::
-
-        r   = sigmoid(x_t W_ir^T + b_ir + h_{t-1} W_hr^T + b_hr)
-        z   = sigmoid(x_t W_iz^T + b_iz + h_{t-1} W_hz^T + b_hz)
-        n   = tanh(x_t W_in^T + b_in + r * (h_{t-1} W_hn^T + b_hn))
-        h_t = (1 - z) * n + z * h_{t-1}
-
-    Returns ``(hs, (h_T,))`` with hs (T, N, H).
-    """
-    xg = _input_projection(x, weight_ih, bias_ih)
-    hs = _GRURecurrence.apply(xg, state[0], weight_hh, bias_hh, reverse)
-    return hs, (hs[0] if reverse else hs[-1],)
-
-
-# ----------------------------------------------------------------------------------------------
-# Options shared by the cells and the multi-layer modules
-
-
-def check_bool(name, value):
-    """Raise TypeError unless ``value`` is a bool (flags such as ``bias``, ``batch_first``)."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
-    return value
-
-
-class CellKind:
-    """What distinguishes RNN, LSTM and GRU for the code written once over any cell."""
-
-    def __init__(self, name, gate_count, state_names, kernel):
-        self.name = name
-        self.gate_count = gate_count  # G: weight_ih has G * hidden_size rows
-        self.state_names = state_names  # ("h",) or ("h", "c")
-        self.kernel = kernel  # rnn_sequence, lstm_sequence or gru_sequence
-
-
-RNN_KIND = CellKind("RNN", 1, ("h",), rnn_sequence)
-LSTM_KIND = CellKind("LSTM", 4, ("h", "c"), lstm_sequence)
-GRU_KIND = CellKind("GRU", 3, ("h",), gru_sequence)
-
-
-def check_state_tuple(kind, state, expected, note=""):
-    """Validate a user-given state (``h`` or ``(h, c)``) and return it as a tuple of tensors.
-
-    ``expected`` is the shape each tensor must have; ``note`` explains it in messages.
-    """
-    if len(kind.state_names) == 1:
-        if isinstance(state, (tuple, list)):
-            raise TypeError(
-                f"state must be a tensor h of shape {format_shape(expected)} for {kind.name}, "
-                f"got a {type(state).__name__} of length {len(state)}"
-            )
-        states = (state,)
-    else:
-        if not isinstance(state, (tuple, list)) or len(state) != 2:
-            got = f"a {type(state).__name__}" + (
-                f" of length {len(state)}" if isinstance(state, (tuple, list)) else ""
-            )
-            raise TypeError(f"state must be a tuple (h, c) for {kind.name}, each of shape {format_shape(expected)}, got {got}")
-        states = tuple(state)
-    for name, s in zip(kind.state_names, states):
-        label = "state" if len(states) == 1 else f"state[{kind.state_names.index(name)}] ({name})"
-        if not isinstance(s, torch.Tensor):
-            raise TypeError(f"{label} must be a tensor of shape {format_shape(expected)}, got {type(s).__name__}")
-        check_shape(label, s, expected, note)
-    return states
-
-
-def check_input_tensor(name, x, weight):
-    """x must be a floating tensor with the dtype and device of the module's parameters."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    check_float(name, x)
-    if x.dtype != weight.dtype:
-        raise TypeError(f"{name} must have the same dtype as the parameters ({weight.dtype}), got {x.dtype}")
-    if x.device != weight.device:
-        raise ValueError(f"{name} must be on the parameters' device ({weight.device}), got {x.device}")
-
-
-# ----------------------------------------------------------------------------------------------
-# Cell modules: one step, same API as torch.nn.RNNCell / LSTMCell / GRUCell
-
-
-def reset_uniform(module):
-    """PyTorch's default init for recurrent modules: every parameter ~ U(-1/sqrt(H), 1/sqrt(H)),
-    drawn in registration order (so the same seed gives torch.nn's weights)."""
-    bound = 1.0 / math.sqrt(module.hidden_size)
-    for weight in module.parameters():
-        nn.init.uniform_(weight, -bound, bound)
-
-
-class _CellBase(nn.Module):
-    kind = None
-
-    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
-        super().__init__()
-        self.input_size = check_positive_int("input_size", input_size)
-        self.hidden_size = check_positive_int("hidden_size", hidden_size)
-        self.bias = check_bool("bias", bias)
-        G = self.kind.gate_count * self.hidden_size
-        factory = {"device": device, "dtype": dtype}
-        self.weight_ih = nn.Parameter(torch.empty(G, self.input_size, **factory))
-        self.weight_hh = nn.Parameter(torch.empty(G, self.hidden_size, **factory))
-        if bias:
-            self.bias_ih = nn.Parameter(torch.empty(G, **factory))
-            self.bias_hh = nn.Parameter(torch.empty(G, **factory))
-        else:
-            self.register_parameter("bias_ih", None)
-            self.register_parameter("bias_hh", None)
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        reset_uniform(self)
-
-    def extra_repr(self):
-        s = f"{self.input_size}, {self.hidden_size}"
-        if not self.bias:
-            s += ", bias=False"
-        return s
-
-    def _kernel_kwargs(self):
-        return {}
-
-    def forward(self, x, state=None):
-        """One step. x (N, D); state h (N, H) (or (h, c) for LSTMCell), zeros when None.
-
-        Returns the next state: h' (N, H), or (h', c') for LSTMCell.
-        """
-        check_input_tensor("x", x, self.weight_ih)
-        check_shape("x", x, ("N", self.input_size))
-        N = x.shape[0]
-        if state is None:
-            zeros = x.new_zeros(N, self.hidden_size)
-            states = tuple(zeros for _ in self.kind.state_names)
-        else:
-            states = check_state_tuple(self.kind, state, (N, self.hidden_size), note=f"(N = {N} from x)")
-            for s in states:
-                check_input_tensor("state", s, self.weight_ih)
-        _, new_state = self.kind.kernel(
-            x.unsqueeze(0), states, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, **self._kernel_kwargs()
-        )
-        return new_state if len(new_state) == 2 else new_state[0]
-
-
-class RNNCell(_CellBase):
-    """Elman cell: h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh), act = tanh or relu.
-
-    Same parameters and call as ``torch.nn.RNNCell``: x (N, D), h (N, H) -> h' (N, H).
-    """
-
-    kind = RNN_KIND
-
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None):
-        self.nonlinearity = check_choice("nonlinearity", nonlinearity, ("tanh", "relu"))
-        super().__init__(input_size, hidden_size, bias, device=device, dtype=dtype)
-
-    def extra_repr(self):
-        s = super().extra_repr()
-        return s if self.nonlinearity == "tanh" else s + f", nonlinearity={self.nonlinearity!r}"
-
-    def _kernel_kwargs(self):
-        return {"nonlinearity": self.nonlinearity}
-
-
-class LSTMCell(_CellBase):
-    """LSTM cell (gate order i, f, g, o); same parameters and call as ``torch.nn.LSTMCell``.
-
-    x (N, D), state (h, c) each (N, H) -> (h', c'), with c' = f*c + i*g, h' = o*tanh(c').
-    """
-
-    kind = LSTM_KIND
-
-
-class GRUCell(_CellBase):
-    """GRU cell (gate order r, z, n); same parameters and call as ``torch.nn.GRUCell``.
-
-    x (N, D), h (N, H) -> h' = (1 - z)*n + z*h, with n = tanh(W_in x + b_in + r*(W_hn h + b_hn)).
-    """
-
-    kind = GRU_KIND
+    hs = [None] * len(x)
+    for t in reversed(range(len(x))) if reverse else range(len(x)):
+        # state_t = step(x_t, state_{t-1})
+        state = step(x[t], state, *weights, **options)
+        hs[t] = hidden(state)
+    return torch.stack(hs), state

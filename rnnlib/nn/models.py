@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rnnlib.nn.recurrent import GRU, LSTM, RNN
+from rnnlib.nn.recurrent import MODULES
 from rnnlib.validate import (
     check_choice,
     check_float,
@@ -36,7 +36,7 @@ from rnnlib.validate import (
 
 __all__ = ["CharLM", "SequenceRegressor", "recurrent_layer"]
 
-CELLS = ("rnn", "lstm", "gru")
+CELLS = tuple(MODULES)
 
 
 def recurrent_layer(cell, input_size, hidden_size, num_layers=1, dropout=0.0, nonlinearity="tanh"):
@@ -51,7 +51,7 @@ def recurrent_layer(cell, input_size, hidden_size, num_layers=1, dropout=0.0, no
     check_choice("nonlinearity", nonlinearity, ("tanh", "relu"))
     if cell != "rnn" and nonlinearity != "tanh":
         raise ValueError(f"nonlinearity applies to cell='rnn' only, got nonlinearity={nonlinearity!r} with cell={cell!r}")
-    layer_class = {"rnn": RNN, "lstm": LSTM, "gru": GRU}[cell]
+    layer_class = MODULES[cell][0]
     options = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
     # dropout acts between stacked layers only (torch warns when it is set with one layer)
     return layer_class(

@@ -29,14 +29,13 @@ import torch
 from torch import nn
 
 from rnnlib.nn.attention import AdditiveAttention, DotProductAttention
-from rnnlib.nn.cells import GRUCell, LSTMCell
 from rnnlib.nn.decoding import beam_search, greedy_search
-from rnnlib.nn.recurrent import GRU, LSTM
+from rnnlib.layout import hidden
+from rnnlib.nn.recurrent import MODULES
 from rnnlib.validate import check_choice, check_integer, check_positive_int, check_shape
 
 __all__ = ["Seq2Seq", "EncoderOutput", "reverse_padded", "length_mask"]
 
-_CELLS = {"gru": (GRU, GRUCell), "lstm": (LSTM, LSTMCell)}
 
 
 def length_mask(lengths, max_len):
@@ -107,13 +106,13 @@ class Seq2Seq(nn.Module):
         check_positive_int("embedding_dim", embedding_dim)
         check_positive_int("hidden_size", hidden_size)
         check_choice("attention", attention, (None, "additive", "dot"))
-        check_choice("cell", cell, tuple(_CELLS))
+        check_choice("cell", cell, ("gru", "lstm"))
         if not isinstance(bidirectional, bool):
             raise TypeError(f"bidirectional must be a bool, got {type(bidirectional).__name__}")
         self.attention_kind, self.cell_kind, self.bidirectional = attention, cell, bidirectional
         self.bos_id, self.eos_id, self.pad_id = bos_id, eos_id, pad_id
         self.tgt_vocab_size = tgt_vocab_size
-        recurrent, step_cell = _CELLS[cell]
+        recurrent, step_cell = MODULES[cell]
         memory_size = hidden_size * (2 if bidirectional else 1)
         decoder_size = memory_size if decoder_size is None else check_positive_int("decoder_size", decoder_size)
         self.memory_size, self.decoder_size = memory_size, decoder_size
@@ -180,7 +179,7 @@ class Seq2Seq(nn.Module):
         """c_t and alpha_t for the query s_{t-1}: (N, H_enc) and (N, S) (None without attention)."""
         if self.attention is None:
             return encoded.summary, None
-        return self.attention(_hidden(state), encoded.keys, encoded.memory, mask=encoded.mask)
+        return self.attention(hidden(state), encoded.keys, encoded.memory, mask=encoded.mask)
 
     def _step(self, embedded, state, encoded):
         """The recurrence of one step: (c_t, alpha_t) from s_{t-1}, then s_t = Cell([E y_{t-1}; c_t], s_{t-1})."""
@@ -196,7 +195,7 @@ class Seq2Seq(nn.Module):
         """One decoder step. y_prev (N,) ids, state s_{t-1} -> (logits (N, V), s_t, alpha_t (N, S) or None)."""
         embedded = self.tgt_embedding(y_prev)  # (N, E)
         state, context, weights = self._step(embedded, state, encoded)
-        return self._logits(_hidden(state), context, embedded), state, weights
+        return self._logits(hidden(state), context, embedded), state, weights
 
     def forward(self, src, src_lengths, tgt_in):
         """Teacher forcing: the decoder reads the true previous token at every step.
@@ -215,7 +214,7 @@ class Seq2Seq(nn.Module):
         states, contexts, all_weights = [], [], []
         for t in range(tgt_in.shape[1]):
             state, context, weights = self._step(embedded[:, t], state, encoded)
-            states.append(_hidden(state))
+            states.append(hidden(state))
             contexts.append(context)
             all_weights.append(weights)
         # the output layer does not feed back, so it runs once over all steps
@@ -278,8 +277,3 @@ class Seq2Seq(nn.Module):
             return self._never_generated(logits), state, alpha
 
         return step
-
-
-def _hidden(state):
-    """The hidden state h of a GRU state h or an LSTM state (h, c)."""
-    return state[0] if isinstance(state, tuple) else state

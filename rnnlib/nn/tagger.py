@@ -16,12 +16,10 @@ the layer below.
 import torch
 from torch import nn
 
-from rnnlib.nn.recurrent import GRU, LSTM, RNN
+from rnnlib.nn.recurrent import MODULES
 from rnnlib.validate import check_choice, check_integer, check_positive_int, check_shape, check_token_ids
 
 __all__ = ["SequenceTagger"]
-
-_LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 
 class SequenceTagger(nn.Module):
@@ -44,14 +42,14 @@ class SequenceTagger(nn.Module):
         self.vocab_size = check_positive_int("vocab_size", vocab_size)
         self.num_tags = check_positive_int("num_tags", num_tags)
         self.hidden_size = check_positive_int("hidden_size", hidden_size)
-        self.cell = check_choice("cell", cell, tuple(_LAYERS))
+        self.cell = check_choice("cell", cell, tuple(MODULES))
         if not isinstance(bidirectional, bool):
             raise TypeError(f"bidirectional must be a bool, got {type(bidirectional).__name__} {bidirectional!r}")
         self.bidirectional = bidirectional
         self.num_layers = check_positive_int("num_layers", num_layers)
         embedding_dim = hidden_size if embedding_dim is None else check_positive_int("embedding_dim", embedding_dim)
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
-        self.rnn = _LAYERS[cell](
+        self.rnn = MODULES[cell][0](
             embedding_dim, hidden_size, num_layers=num_layers, batch_first=True, bidirectional=bidirectional
         )
         self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), num_tags)

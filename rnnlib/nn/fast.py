@@ -1,0 +1,372 @@
+"""Fast kernels of the recurrent layers: precomputed projections and a hand-written backward.
+
+They compute what :mod:`rnnlib.nn.cells` computes (tested equal, outputs and gradients, in
+float64), organised for speed; each runs a whole sequence in one direction, time-major::
+
+    hs, state_n = kernel(x, state, weight_ih, weight_hh, bias_ih, bias_hh, reverse=False)
+
+with x (T, N, D), state h0 (N, H) (or (h0, c0) for the LSTM), hs (T, N, H) the hidden state at
+every input position (for ``reverse=True`` the sequence is read from t = T-1 down to 0 and hs[t]
+is the state after reading x[t]), and state_n the last state, like :func:`rnnlib.nn.cells.unroll`.
+
+* The input projection ``x_t W_ih^T + b_ih`` of every step is ONE matrix product before the loop.
+* Each kernel is a ``torch.autograd.Function``: the forward pass is the textbook recurrence, one
+  fused product per step (``h_{t-1} W_hh^T`` for all gates at once), written into preallocated
+  buffers; the backward pass (backpropagation through time) is written by hand. Its per-step
+  work is only what truly depends on the previous step: the elementwise gate derivatives that
+  do not depend on the incoming gradient are computed for all steps at once before the loop,
+  and the weight gradient ``dW_hh = sum_t dgates_t^T h_{t-1}`` is ONE matrix product after it.
+* Outputs are new tensors, not views of the buffers that backward reads, so that in-place use of
+  them (``out.mul_(2)``) works as with ``torch.nn``. Under ``torch.autocast`` a kernel runs in the
+  autocast dtype (as ``torch.amp.custom_fwd(cast_inputs=...)`` would run it): its inputs and
+  weights are cast once, its outputs are in that dtype.
+
+``benchmarks/bench_rnn.py`` measures the speed against ``torch.nn`` and against the readable cells.
+"""
+
+import functools
+
+import torch
+
+__all__ = ["rnn_sequence", "lstm_sequence", "gru_sequence"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Helpers shared by the kernels
+
+
+def _input_projection(x, weight_ih, bias):
+    """``x @ W_ih^T + bias`` for all T steps in one matrix product: (T, N, D) -> (T, N, G*H)."""
+    T, N, D = x.shape
+    x2d = x.reshape(T * N, D)
+    xg = torch.mm(x2d, weight_ih.t()) if bias is None else torch.addmm(bias, x2d, weight_ih.t())
+    return xg.view(T, N, -1)
+
+
+class _Schedule:
+    """Time bookkeeping for a state buffer ``buf`` of length T + 1 that holds h_0 and every h_t.
+
+    Forward:  buf[0] = initial state, buf[t + 1] = state after step t.
+    Reverse:  buf[T] = initial state, buf[t]     = state after step t (t runs T-1 .. 0).
+    """
+
+    def __init__(self, T, reverse):
+        self.first = T if reverse else 0  # where the initial state goes
+        self.last = 0 if reverse else T  # where the final state ends up
+        # (t, prev, new) in processing order: step t reads buf[prev] and writes buf[new]
+        self.steps = [(t, t + 1, t) for t in range(T - 1, -1, -1)] if reverse else [(t, t, t + 1) for t in range(T)]
+        self.outputs = slice(0, T) if reverse else slice(1, T + 1)  # buf[outputs][t] = h_t
+        self.previous = slice(1, T + 1) if reverse else slice(0, T)  # buf[previous][t] = state read by step t
+        # backward order; next_t[k] is the step processed after backward_order[k] (None at the end)
+        self.backward_order = [t for t, _, _ in reversed(self.steps)]
+        self.next_t = self.backward_order[1:] + [None]
+
+
+def _refuse_second_derivatives():
+    """The backward passes are hand-written with in-place buffers: they cannot be differentiated."""
+    if torch.is_grad_enabled():
+        raise RuntimeError(
+            "rnnlib.nn recurrent layers compute gradients by a hand-written backward pass and do not "
+            "support second derivatives (create_graph=True); use torch.nn's layers for that"
+        )
+
+
+def _steps(*tensors):
+    """Per-step views ``tensor[t]`` of each tensor, made in one call each: indexing inside the
+    time loop would cost a dispatch per step and per tensor."""
+    return [t.unbind(0) for t in tensors]
+
+
+def _in_autocast_dtype(kernel):
+    """Under ``torch.autocast``, run ``kernel`` in the autocast dtype: inputs, state and weights
+    cast once, autocast off inside (the kernels write into preallocated buffers of one dtype)."""
+
+    @functools.wraps(kernel)
+    def run(x, state, *weights, **options):
+        device_type = x.device.type
+        if not torch.is_autocast_enabled(device_type):
+            return kernel(x, state, *weights, **options)
+        dtype = torch.get_autocast_dtype(device_type)
+
+        def cast(tensor):
+            return None if tensor is None else tensor.to(dtype)
+
+        state = tuple(map(cast, state)) if isinstance(state, tuple) else cast(state)
+        with torch.autocast(device_type, enabled=False):
+            return kernel(cast(x), state, *map(cast, weights), **options)
+
+    return run
+
+
+def _weight_grad(dgates, inputs):
+    """sum_t dgates_t^T @ inputs_t as ONE matrix product over all (T*N) rows: (G*H, K).
+
+    Computed as (inputs^T @ dgates)^T, the orientation BLAS runs fastest for these shapes.
+    """
+    G = dgates.shape[-1]
+    K = inputs.shape[-1]
+    return torch.mm(inputs.reshape(-1, K).t(), dgates.reshape(-1, G)).t()
+
+
+# ----------------------------------------------------------------------------------------------
+# Elman RNN: h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)
+
+
+class _RNNRecurrence(torch.autograd.Function):
+    """The recurrence of an Elman RNN over T steps, given the input projections ``xg``."""
+
+    @staticmethod
+    def forward(ctx, xg, h0, weight_hh, reverse, relu):
+        T, N, H = xg.shape
+        schedule = _Schedule(T, reverse)
+        hbuf = xg.new_empty(T + 1, N, H)
+        hbuf[schedule.first] = h0
+        weight_hh_t = weight_hh.t()
+        xg_, h_ = _steps(xg, hbuf)
+        for t, prev, new in schedule.steps:
+            # a_t = (x_t W_ih^T + b_ih + b_hh) + h_{t-1} W_hh^T
+            torch.addmm(xg_[t], h_[prev], weight_hh_t, out=h_[new])
+            # h_t = tanh(a_t)   or   relu(a_t)
+            h_[new].relu_() if relu else h_[new].tanh_()
+        ctx.save_for_backward(hbuf, weight_hh)
+        ctx.reverse, ctx.relu = reverse, relu
+        # a copy: the caller may change its outputs in place, backward reads hbuf
+        return hbuf[schedule.outputs].clone()
+
+    @staticmethod
+    def backward(ctx, dhs):
+        _refuse_second_derivatives()
+        hbuf, weight_hh = ctx.saved_tensors
+        schedule = _Schedule(hbuf.shape[0] - 1, ctx.reverse)
+        hs = hbuf[schedule.outputs]
+        # dh_t/da_t for every step at once: relu' = [h > 0], tanh' = 1 - h^2
+        local = (hs > 0).to(hs.dtype) if ctx.relu else 1 - hs * hs
+        da = torch.empty_like(hs)
+        dhs_, local_, da_ = _steps(dhs, local, da)
+        dh = dhs_[schedule.backward_order[0]]
+        for t, t_next in zip(schedule.backward_order, schedule.next_t):
+            # dL/da_t = dL/dh_t * act'(a_t)
+            torch.mul(dh, local_[t], out=da_[t])
+            if t_next is not None:
+                # dL/dh_{t-1} = (gradient from the output at t-1) + dL/da_t W_hh
+                dh = torch.addmm(dhs_[t_next], da_[t], weight_hh)
+        dh0 = torch.mm(da_[schedule.backward_order[-1]], weight_hh)
+        dweight_hh = _weight_grad(da, hbuf[schedule.previous])
+        return da, dh0, dweight_hh, None, None
+
+
+@_in_autocast_dtype
+def rnn_sequence(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False, nonlinearity="tanh"):
+    """Elman RNN over a time-major sequence ``x`` (T, N, D) from ``state`` h0 (N, H).
+
+    h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)  (or relu). Returns
+    ``(hs, h_T)`` with hs (T, N, H).
+    """
+    bias = None if bias_ih is None else bias_ih + bias_hh
+    # the input projection of every step in one matrix product, biases folded in
+    xg = _input_projection(x, weight_ih, bias)
+    hs = _RNNRecurrence.apply(xg, state, weight_hh, reverse, nonlinearity == "relu")
+    return hs, hs[0] if reverse else hs[-1]
+
+
+# ----------------------------------------------------------------------------------------------
+# LSTM (Hochreiter & Schmidhuber 1997, with a forget gate), gate order i, f, g, o
+
+
+class _LSTMRecurrence(torch.autograd.Function):
+    """The recurrence of an LSTM over T steps, given the input projections ``xg`` (T, N, 4H)."""
+
+    @staticmethod
+    def forward(ctx, xg, h0, c0, weight_hh, reverse):
+        T, N, G = xg.shape
+        H = G // 4
+        schedule = _Schedule(T, reverse)
+        hbuf = xg.new_empty(T + 1, N, H)
+        cbuf = xg.new_empty(T + 1, N, H)
+        gates = xg.new_empty(T, N, G)  # activated i, f, g, o of every step
+        tanh_c = xg.new_empty(T, N, H)
+        hbuf[schedule.first] = h0
+        cbuf[schedule.first] = c0
+        weight_hh_t = weight_hh.t()
+        xg_, a_, h_, c_, tanh_c_, if_ = _steps(xg, gates, hbuf, cbuf, tanh_c, gates[:, :, : 2 * H])
+        i_, f_, g_, o_ = _steps(*gates.chunk(4, dim=2))
+        for t, prev, new in schedule.steps:
+            # [a_i, a_f, a_g, a_o] = (x_t W_ih^T + b_ih + b_hh) + h_{t-1} W_hh^T   (all gates: one product)
+            torch.addmm(xg_[t], h_[prev], weight_hh_t, out=a_[t])
+            # i = sigmoid(a_i), f = sigmoid(a_f), g = tanh(a_g), o = sigmoid(a_o)
+            if_[t].sigmoid_()
+            g_[t].tanh_()
+            o_[t].sigmoid_()
+            # c_t = f * c_{t-1} + i * g
+            torch.mul(f_[t], c_[prev], out=c_[new]).addcmul_(i_[t], g_[t])
+            # h_t = o * tanh(c_t)
+            torch.mul(o_[t], torch.tanh(c_[new], out=tanh_c_[t]), out=h_[new])
+        ctx.save_for_backward(hbuf, cbuf, gates, tanh_c, weight_hh)
+        ctx.reverse = reverse
+        # copies: the caller may change its outputs in place, backward reads hbuf and cbuf
+        return hbuf[schedule.outputs].clone(), cbuf[schedule.last].clone()
+
+    @staticmethod
+    def backward(ctx, dhs, dc_last):
+        _refuse_second_derivatives()
+        hbuf, cbuf, gates, tanh_c, weight_hh = ctx.saved_tensors
+        T, N, G = gates.shape
+        H = G // 4
+        schedule = _Schedule(T, ctx.reverse)
+        i, f, g, o = gates.chunk(4, dim=2)
+        c_prev = cbuf[schedule.previous]
+        h = hbuf[schedule.outputs]
+        # Everything that does not depend on the incoming gradient, for all steps at once
+        # (few passes over memory: this part is bandwidth-bound):
+        # sigmoid'(a) = s (1 - s), for i, f and o at once (the g slot is not used); written into
+        # the buffer of dL/dgates, which the loop below overwrites: one (T, N, 4H) array less
+        dgates = torch.empty_like(gates)
+        dsig = torch.addcmul(gates, gates, gates, value=-1, out=dgates)
+        di, df, _, do = dsig.chunk(4, dim=2)
+        #   dL/da_o  = dL/dh_t * tanh(c_t) o(1 - o)                            -> factor_o
+        factor_o = tanh_c * do
+        #   dL/dc_t += dL/dh_t * o (1 - tanh(c_t)^2) = dL/dh_t * (o - h_t tanh(c_t))  -> factor_c
+        factor_c = torch.addcmul(o, h, tanh_c, value=-1)
+        #   dL/d[a_i, a_f, a_g] = dL/dc_t * [g i(1-i), c_{t-1} f(1-f), i (1-g^2)]  -> factor_ifg
+        factor_ifg = gates.new_empty(T, N, 3, H)
+        torch.mul(g, di, out=factor_ifg[:, :, 0])
+        torch.mul(c_prev, df, out=factor_ifg[:, :, 1])
+        torch.addcmul(i, i * g, g, value=-1, out=factor_ifg[:, :, 2])
+        dgates_4 = dgates.view(T, N, 4, H)
+        dhs_, f_, factor_o_, factor_c_, factor_ifg_, da_, da_o_, da_ifg_ = _steps(
+            dhs, f, factor_o, factor_c, factor_ifg, dgates, dgates_4[:, :, 3], dgates_4[:, :, :3]
+        )
+        dh = dhs_[schedule.backward_order[0]]
+        dc = dc_last
+        for t, t_next in zip(schedule.backward_order, schedule.next_t):
+            # dL/da_o = dL/dh_t * factor_o
+            torch.mul(dh, factor_o_[t], out=da_o_[t])
+            # dL/dc_t = (dL/dc_{t+1} * f_{t+1}) + dL/dh_t * factor_c
+            dc = torch.addcmul(dc, dh, factor_c_[t])
+            # dL/d[a_i, a_f, a_g] = dL/dc_t * factor_ifg
+            torch.mul(factor_ifg_[t], dc.unsqueeze(1), out=da_ifg_[t])
+            # dL/dc_{t-1} (its part through c_t = f * c_{t-1} + ...)
+            dc = dc * f_[t]
+            if t_next is not None:
+                # dL/dh_{t-1} = (gradient from the output at t-1) + dL/da_t W_hh
+                dh = torch.addmm(dhs_[t_next], da_[t], weight_hh)
+        dh0 = torch.mm(da_[schedule.backward_order[-1]], weight_hh)
+        dweight_hh = _weight_grad(dgates, hbuf[schedule.previous])
+        return dgates, dh0, dc, dweight_hh, None
+
+
+@_in_autocast_dtype
+def lstm_sequence(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False):
+    """LSTM over a time-major sequence ``x`` (T, N, D) from ``state = (h0, c0)``, each (N, H).
+
+    Gates (order i, f, g, o), with W = [W_i; W_f; W_g; W_o]::
+
+        i, f, o = sigmoid(x_t W_i^T + b_i + h_{t-1} U_i^T + c_i), ...
+        g       = tanh(x_t W_g^T + b_g + h_{t-1} U_g^T + c_g)
+        c_t     = f * c_{t-1} + i * g
+        h_t     = o * tanh(c_t)
+
+    Returns ``(hs, (h_T, c_T))`` with hs (T, N, H).
+    """
+    bias = None if bias_ih is None else bias_ih + bias_hh
+    xg = _input_projection(x, weight_ih, bias)
+    hs, c_last = _LSTMRecurrence.apply(xg, state[0], state[1], weight_hh, reverse)
+    return hs, (hs[0] if reverse else hs[-1], c_last)
+
+
+# ----------------------------------------------------------------------------------------------
+# GRU (Cho et al. 2014), gate order r, z, n, with PyTorch's candidate
+#   n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+
+
+class _GRURecurrence(torch.autograd.Function):
+    """The recurrence of a GRU over T steps, given the input projections ``xg`` (T, N, 3H)."""
+
+    @staticmethod
+    def forward(ctx, xg, h0, weight_hh, bias_hh, reverse):
+        T, N, G = xg.shape
+        H = G // 3
+        schedule = _Schedule(T, reverse)
+        hbuf = xg.new_empty(T + 1, N, H)
+        rzu = xg.new_empty(T, N, G)  # r, z and u_n = h_{t-1} W_hn^T + b_hn of every step
+        n_all = xg.new_empty(T, N, H)
+        hbuf[schedule.first] = h0
+        weight_hh_t = weight_hh.t()
+        xg_rz_, xg_n_, u_, rz_, r_, z_, u_n_, n_, h_ = _steps(
+            xg[:, :, : 2 * H], xg[:, :, 2 * H :], rzu, rzu[:, :, : 2 * H], *rzu.chunk(3, dim=2), n_all, hbuf
+        )
+        for t, prev, new in schedule.steps:
+            # [u_r, u_z, u_n] = h_{t-1} W_hh^T + b_hh   (all gates: one product)
+            if bias_hh is None:
+                torch.mm(h_[prev], weight_hh_t, out=u_[t])
+            else:
+                torch.addmm(bias_hh, h_[prev], weight_hh_t, out=u_[t])
+            # r = sigmoid(x_t W_ir^T + b_ir + u_r),  z = sigmoid(x_t W_iz^T + b_iz + u_z)
+            rz_[t].add_(xg_rz_[t]).sigmoid_()
+            # n = tanh(x_t W_in^T + b_in + r * u_n)
+            torch.addcmul(xg_n_[t], r_[t], u_n_[t], out=n_[t]).tanh_()
+            # h_t = (1 - z) * n + z * h_{t-1}
+            torch.lerp(n_[t], h_[prev], z_[t], out=h_[new])
+        ctx.save_for_backward(hbuf, rzu, n_all, weight_hh)
+        ctx.reverse = reverse
+        ctx.has_bias = bias_hh is not None
+        # a copy: the caller may change its outputs in place, backward reads hbuf
+        return hbuf[schedule.outputs].clone()
+
+    @staticmethod
+    def backward(ctx, dhs):
+        _refuse_second_derivatives()
+        hbuf, rzu, n, weight_hh = ctx.saved_tensors
+        T, N, G = rzu.shape
+        H = G // 3
+        schedule = _Schedule(T, ctx.reverse)
+        r, z, u_n = rzu.chunk(3, dim=2)
+        h_prev = hbuf[schedule.previous]
+        # Everything that does not depend on the incoming gradient, for all steps at once:
+        #   dL/d(pre-tanh n) = dL/dh_t (1 - z)(1 - n^2)                  -> dL/dh_t * factor_n
+        #   dL/du = dL/dh_t * [factor_n u_n r(1-r),  (h_{t-1} - n) z(1-z),  factor_n r]  -> factor_u
+        # where u = h_{t-1} W_hh^T + b_hh is the hidden part of the gates.
+        one_minus_z = 1 - z
+        factor_n = torch.addcmul(one_minus_z, one_minus_z * n, n, value=-1)
+        del one_minus_z
+        factor_u = rzu.new_empty(T, N, 3, H)
+        torch.mul(factor_n, u_n, out=factor_u[:, :, 0]).mul_(torch.addcmul(r, r, r, value=-1))
+        torch.sub(h_prev, n, out=factor_u[:, :, 1]).mul_(torch.addcmul(z, z, z, value=-1))
+        torch.mul(factor_n, r, out=factor_u[:, :, 2])
+        du = torch.empty_like(rzu)  # dL/du_t, (T, N, 3H)
+        dh_all = torch.empty_like(n)  # dL/dh_t, (T, N, H)
+        dhs_, z_, factor_u_, du_, du3_, dh_ = _steps(dhs, z, factor_u, du, du.view(T, N, 3, H), dh_all)
+        order = schedule.backward_order
+        dh_[order[0]].copy_(dhs_[order[0]])
+        for t, t_next in zip(order, schedule.next_t):
+            # dL/du_t = dL/dh_t * factor_u
+            torch.mul(factor_u_[t], dh_[t].unsqueeze(1), out=du3_[t])
+            if t_next is not None:
+                # dL/dh_{t-1} = (gradient from the output at t-1) + dL/dh_t z + dL/du_t W_hh
+                direct = torch.addcmul(dhs_[t_next], dh_[t], z_[t])
+                torch.addmm(direct, du_[t], weight_hh, out=dh_[t_next])
+        dh0 = torch.addmm(dh_[order[-1]] * z_[order[-1]], du_[order[-1]], weight_hh)
+        dweight_hh = _weight_grad(du, h_prev)
+        dbias_hh = du.sum(dim=(0, 1)) if ctx.has_bias else None
+        # the input part of the gates: r and z share dL/du; n gets dL/dh_t * factor_n, written
+        # over dL/du_n (no longer needed) so that du becomes dL/dxg without a new array
+        torch.mul(dh_all, factor_n, out=du[:, :, 2 * H :])
+        return du, dh0, dweight_hh, dbias_hh, None
+
+
+@_in_autocast_dtype
+def gru_sequence(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False):
+    """GRU over a time-major sequence ``x`` (T, N, D) from ``state`` h0 (N, H).
+
+    Gates (order r, z, n)::
+
+        r   = sigmoid(x_t W_ir^T + b_ir + h_{t-1} W_hr^T + b_hr)
+        z   = sigmoid(x_t W_iz^T + b_iz + h_{t-1} W_hz^T + b_hz)
+        n   = tanh(x_t W_in^T + b_in + r * (h_{t-1} W_hn^T + b_hn))
+        h_t = (1 - z) * n + z * h_{t-1}
+
+    Returns ``(hs, h_T)`` with hs (T, N, H).
+    """
+    xg = _input_projection(x, weight_ih, bias_ih)
+    hs = _GRURecurrence.apply(xg, state, weight_hh, bias_hh, reverse)
+    return hs, hs[0] if reverse else hs[-1]
