@@ -16,6 +16,7 @@ __all__ = [
     "bias_amplification",
     "corpus_bleu",
     "caption_semantic_scores",
+    "anti_diagonal_share",
 ]
 
 
@@ -214,3 +215,38 @@ def caption_semantic_scores(captions, scenes):
         "exact": exact / len(captions),
         "well_formed": well_formed / len(captions),
     }
+
+
+def anti_diagonal_share(weights, src_lengths, tolerance=1):
+    r"""Share of output steps whose most-attended source position lies on the anti-diagonal.
+
+    For a reversal the output step t (0-based) writes the source letter at :math:`S - 1 - t`;
+    the step counts as aligned when :math:`|\arg\max_j \alpha_{tj} - (S - 1 - t)| \le` ``tolerance``.
+    Only the first S output steps of each sequence are counted (the letters; not ``<eos>``).
+
+    Args:
+        weights: attention weights (N, T, S_max), NumPy or torch, with T >= the longest source.
+        src_lengths: the source lengths S (N,).
+        tolerance: how many positions off the anti-diagonal still count (0 = exactly on it).
+
+    Returns:
+        float in [0, 1]: aligned steps / counted steps.
+    """
+    weights = np.asarray(_to_numpy(weights))
+    lengths = np.asarray(_to_numpy(src_lengths))
+    if weights.ndim != 3:
+        raise ValueError(f"weights must have shape (N, T, S), got {weights.shape}")
+    N, T, S = weights.shape
+    if lengths.shape != (N,) or not np.issubdtype(lengths.dtype, np.integer):
+        raise ValueError(f"src_lengths must be integers of shape ({N},), got {lengths.dtype} {lengths.shape}")
+    if lengths.min() < 1 or lengths.max() > min(T, S):
+        raise ValueError(f"src_lengths must lie in [1, {min(T, S)}] (weights {weights.shape}), got [{lengths.min()}, {lengths.max()}]")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, np.integer)) or tolerance < 0:
+        raise ValueError(f"tolerance must be a non-negative int, got {tolerance!r}")
+    aligned = counted = 0
+    for alpha, length in zip(weights, lengths.tolist()):
+        looked_at = alpha[:length, :length].argmax(axis=1)  # (S,): the most-attended position of each step
+        reversed_position = length - 1 - np.arange(length)
+        aligned += int((np.abs(looked_at - reversed_position) <= tolerance).sum())
+        counted += length
+    return aligned / counted
