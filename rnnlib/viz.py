@@ -6,7 +6,7 @@ Append new shared plots here; a plot used by one chapter only stays in that chap
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["plot_history", "plot_heatmap", "plot_gate_diagram", "draw_unrolled_rnn"]
+__all__ = ["plot_history", "plot_heatmap", "plot_gate_diagram", "draw_unrolled_rnn", "draw_encoder_decoder"]
 
 
 def _axes(ax, figsize=(6, 3.5)):
@@ -245,6 +245,96 @@ def draw_unrolled_rnn(steps=4, ax=None, outputs=True):
             arrow((x, 1.3), (x, 1.7))
     ax.set_xlim(-0.6, x0 + 1.45 * steps + 0.6)
     ax.set_ylim(-0.45, top + 0.45)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax
+
+
+# ----------------------------------------------------------------------------------------------
+# The encoder-decoder, with a fixed-length context or with attention (chapter 6).
+
+
+def draw_encoder_decoder(attention=True, source_length=4, target_length=3, ax=None):
+    r"""Draw an RNN encoder-decoder and what its decoder reads; return the Axes.
+
+    The encoder (bottom) reads :math:`x_1 \dots x_S` in both directions into annotations
+    :math:`h_j`; the decoder (top) writes :math:`y_1, y_2, \dots`, each step reading the previous
+    word and a context. With ``attention=False`` the context is one vector for every step,
+    :math:`c = [\overrightarrow{h}_S; \overleftarrow{h}_1]` (Cho et al. 2014). With
+    ``attention=True`` it is recomputed at every step, :math:`c_t = \sum_j \alpha_{tj} h_j`, with
+    weights scored from the previous decoder state :math:`s_{t-1}` (Bahdanau et al. 2015); the
+    drawing shows it for the last step t = T, line widths standing for example weights.
+
+    Args:
+        attention: draw the attention context (True) or the fixed-length context (False).
+        source_length: S, the encoder steps drawn (2 to 6).
+        target_length: T, the decoder steps drawn (2 to 5).
+        ax: Axes to draw on (a new figure if None).
+    """
+    from rnnlib.validate import check_positive_int
+
+    if not isinstance(attention, bool):
+        raise TypeError(f"attention must be a bool, got {type(attention).__name__}")
+    check_positive_int("source_length", source_length)
+    check_positive_int("target_length", target_length)
+    if not 2 <= source_length <= 6:
+        raise ValueError(f"source_length must be in [2, 6] to stay readable, got {source_length}")
+    if not 2 <= target_length <= 5:
+        raise ValueError(f"target_length must be in [2, 5] to stay readable, got {target_length}")
+    S, T, gap = source_length, target_length, 1.3
+    ax = _axes(ax, figsize=(6, 4.2))
+    encoder, decoder, data, context_colour = "#9dd866", "#8fb8e8", "#dddddd", "#f6c85f"
+    line = _GATE_COLOURS["line"]
+
+    def arrow(start, end, colour=line, width=1.3, style="-|>", **extra):
+        ax.annotate("", xy=end, xytext=start, zorder=1, arrowprops=dict(
+            arrowstyle=style, lw=width, color=colour, shrinkA=2, shrinkB=2, **extra))
+
+    # encoder: x_j -> h_j, both directions along the row
+    enc_y, dec_y, ctx_y = 0.0, 3.2, 1.75
+    enc_x = [gap * j for j in range(S)]
+    for j, x in enumerate(enc_x, start=1):
+        _node(ax, x, enc_y - 1.1, f"$x_{j}$", data)
+        _node(ax, x, enc_y, f"$h_{j}$", encoder)
+        arrow((x, enc_y - 0.8), (x, enc_y - 0.3))
+    for a, b in zip(enc_x, enc_x[1:]):
+        arrow((a + 0.42, enc_y + 0.08), (b - 0.42, enc_y + 0.08))
+        arrow((b - 0.42, enc_y - 0.08), (a + 0.42, enc_y - 0.08))
+    # decoder: s_{t-1} -> s_t, each step writing y_t and reading it back at the next step
+    dec_x = [enc_x[-1] + gap * (t + 1.2) for t in range(T)]
+    for t, x in enumerate(dec_x, start=1):
+        _node(ax, x, dec_y, f"$s_{t}$", decoder)
+        _node(ax, x, dec_y + 1.1, f"$y_{t}$", data)
+        arrow((x, dec_y + 0.3), (x, dec_y + 0.8))
+    for a, b in zip(dec_x, dec_x[1:]):
+        arrow((a + 0.42, dec_y), (b - 0.42, dec_y))
+        arrow((a + 0.3, dec_y + 0.9), (b - 0.3, dec_y + 0.3), colour="#888888", width=1.0)
+    if attention:
+        # c_t = sum_j alpha_tj h_j for the last step; the query is s_{t-1}
+        example = [0.04, 0.08, 0.18, 0.6, 0.06, 0.04][:S]
+        cx = (enc_x[-1] + dec_x[-1]) / 2
+        _node(ax, cx, ctx_y, f"$c_{T}$", context_colour, width=0.7)
+        for j, (x, alpha) in enumerate(zip(enc_x, example), start=1):
+            arrow((x, enc_y + 0.3), (cx - 0.3, ctx_y - 0.2), colour="#d62728", width=0.6 + 8 * alpha)
+        ax.text(enc_x[0] - 0.3, ctx_y - 0.5, f"weights $\\alpha_{{{T}j}}$", fontsize=12, color="#d62728")
+        arrow((cx + 0.35, ctx_y + 0.1), (dec_x[-1] - 0.2, dec_y - 0.3), width=1.8)
+        arrow((dec_x[-2], dec_y - 0.3), (cx + 0.15, ctx_y + 0.3), colour="#555555", width=1.0, linestyle="--")
+        ax.text(dec_x[-2] - 0.9, ctx_y + 0.55, f"query $s_{T - 1}$", fontsize=10, color="#555555", ha="right")
+        title = "attention: a new context $c_t = \\Sigma_j\\,\\alpha_{tj} h_j$ at every step\n(drawn for $t = " + str(T) + "$)"
+    else:
+        # c = [forward h_S; backward h_1], the same vector read at every decoder step
+        cx = (enc_x[-1] + dec_x[0]) / 2
+        _node(ax, cx, ctx_y, "$c$", context_colour, width=0.7)
+        arrow((enc_x[-1], enc_y + 0.3), (cx - 0.2, ctx_y - 0.25), width=1.8)
+        arrow((enc_x[0] + 0.2, enc_y + 0.3), (cx - 0.35, ctx_y - 0.1), width=1.8, connectionstyle="arc3,rad=-0.25")
+        for x in dec_x:
+            arrow((cx + 0.35, ctx_y), (x - 0.2, dec_y - 0.3), width=1.3)
+        title = "fixed context: one vector $c$ for every step"
+    ax.text(enc_x[0] - 0.55, enc_y - 1.9, "encoder (bidirectional)", fontsize=10, style="italic")
+    ax.text(dec_x[0] - 0.55, dec_y + 1.75, "decoder", fontsize=10, style="italic")
+    ax.set_title(title, fontsize=12)
+    ax.set_xlim(enc_x[0] - 0.7, dec_x[-1] + 0.7)
+    ax.set_ylim(enc_y - 2.1, dec_y + 2.0)
     ax.set_aspect("equal")
     ax.axis("off")
     return ax
