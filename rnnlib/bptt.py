@@ -86,6 +86,8 @@ class TruncatedBPTT:
     The state is reset at ``position == 0`` (a new pass over the streams), and training and
     evaluation (``model.training`` False, as in :func:`rnnlib.train.evaluate`) carry separate
     states, so evaluating in the middle of training does not disturb the training streams.
+    ``state_dict()``/``load_state_dict()`` save and restore the carried states, so that a run
+    resumed from a checkpoint (:func:`rnnlib.train.fit` with ``resume``) continues exactly.
 
     Args:
         criterion: ``criterion(outputs, targets) -> scalar``; by default the cross-entropy of
@@ -112,6 +114,15 @@ class TruncatedBPTT:
         # the next window starts from this state, but its gradient stops here
         self._states[mode] = detach_state(state)
         return self.criterion(outputs, y)
+
+    def state_dict(self):
+        """The states carried to the next window, in training and in evaluation (tensors or None)."""
+        return {"train": self._states[True], "eval": self._states[False]}
+
+    def load_state_dict(self, state):
+        if not isinstance(state, dict) or set(state) != {"train", "eval"}:
+            raise ValueError(f"state must be a dict with keys 'train' and 'eval' (from state_dict()), got {state!r}")
+        self._states = {True: state["train"], False: state["eval"]}
 
 
 class _StorageTracker(TorchDispatchMode):

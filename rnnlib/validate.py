@@ -5,6 +5,7 @@ Every message names the argument, what was received and what was expected, e.g.
 torch, so rnnlib.scratch can use it.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -97,6 +98,37 @@ def check_positive_int(name, value, allow_zero=False):
     return int(value)
 
 
+def _interval(low, high, low_open, high_open):
+    if low is not None and high is not None:
+        return f" in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    if low is not None:
+        return f" {'>' if low_open else '>='} {low}"
+    if high is not None:
+        return f" {'<' if high_open else '<='} {high}"
+    return ""
+
+
+def check_number(name, value, low=None, high=None, *, low_open=False, high_open=False):
+    """Raise TypeError unless ``value`` is a real number (not a bool), and ValueError unless it is
+    finite and lies in the interval from ``low`` to ``high`` (either end open or closed, or None).
+
+    NaN and infinities are rejected explicitly: every comparison with NaN is False, so a check
+    such as ``value < low`` alone would let NaN through. Returns ``float(value)``.
+    """
+    expected = f"a finite number{_interval(low, high, low_open, high_open)}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__} {value!r}")
+    value = float(value)
+    inside = math.isfinite(value)
+    if inside and low is not None:
+        inside = value > low if low_open else value >= low
+    if inside and high is not None:
+        inside = value < high if high_open else value <= high
+    if not inside:
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return value
+
+
 def check_probability(name, value):
     """Raise ValueError unless 0 <= value < 1 (dropout rates and the like)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
@@ -164,3 +196,22 @@ def check_recurrent_state(state, cell, shape, like, note="", dtypes=None):
         check_tensor(name, tensor, like, dtypes)
         check_shape(name, tensor, shape, note)
     return tuple(parts.values()) if cell == "lstm" else state
+
+
+def check_special_ids(vocab_size=None, vocab_name="vocab_size", distinct=None, **ids):
+    """Raise unless every special token id (``bos_id=1, eos_id=2, pad_id=0``...) is an int >= 0,
+    below ``vocab_size`` when it is given, and the ids named in ``distinct`` (default: all)
+    differ from each other: a decoder that stops at ``<eos>`` must be able to tell it from
+    ``<pad>``. Returns the ids as ints, in the order given.
+    """
+    for name, value in ids.items():
+        check_positive_int(name, value, allow_zero=True)
+        if vocab_size is not None and value >= vocab_size:
+            raise ValueError(f"{name} must be a token id in [0, {vocab_size - 1}] ({vocab_name}={vocab_size}), got {value}")
+    names = list(ids) if distinct is None else list(distinct)
+    for i, first in enumerate(names):
+        for second in names[i + 1 :]:
+            if ids[first] == ids[second]:
+                raise ValueError(f"{first} and {second} must be different token ids, got {first}={ids[first]} "
+                                 f"and {second}={ids[second]}")
+    return tuple(int(v) for v in ids.values())

@@ -115,3 +115,20 @@ def test_bad_input():
         model(torch.rand(2, 3, 32, 32), torch.zeros(3, 4, dtype=torch.long))
     with pytest.raises(ValueError, match="beam_size"):
         model.beam_search(torch.rand(1, 3, 32, 32), beam_size=0, max_len=3)
+
+
+def test_ids_are_checked_and_an_all_padding_batch_has_zero_loss():
+    torch.manual_seed(0)
+    model = CaptionModel(V, embedding_dim=4, hidden_size=8, channels=(4, 4, 4))
+    with pytest.raises(ValueError, match=r"captions_in must hold token ids in \[0, 11\]"):
+        model(torch.rand(1, 3, 32, 32), torch.tensor([[1, 3, V]]))
+    with pytest.raises(ValueError, match=r"captions must hold token ids in \[0, 11\]"):
+        caption_loss(model, (torch.rand(1, 3, 32, 32), torch.tensor([[1, -3, 2]])))
+    with pytest.raises(ValueError, match="eos_id and pad_id must be different token ids"):
+        CaptionModel(V, eos_id=0)
+    with pytest.raises(ValueError, match=r"bos_id must be a token id in \[0, 11\]"):
+        CaptionModel(V, bos_id=V)
+    # captions that are all padding after <start>: nothing to predict, so the loss is 0, not 0 / 0
+    loss = caption_loss(model, (torch.rand(2, 3, 32, 32), torch.tensor([[1, 0, 0], [1, 0, 0]])))
+    loss.backward()
+    assert loss.item() == 0.0 and all(torch.count_nonzero(p.grad) == 0 for p in model.parameters() if p.grad is not None)

@@ -67,10 +67,19 @@ def test_forecast_windows_on_a_real_series_uses_its_times():
 
 
 def test_forecast_windows_rejects_bad_input():
-    with pytest.raises(ValueError, match="values must not contain NaN"):
+    with pytest.raises(ValueError, match=r"values must be finite, got 20 NaN or infinite values \(the first at index 1\)"):
         forecast_windows(np.array([1.0, np.nan] * 20), window=3)
-    with pytest.raises(ValueError, match="test_fraction must be a number in \\(0, 1\\)"):
+    with pytest.raises(ValueError, match="values must be finite, got 1 NaN or infinite"):
+        forecast_windows(np.r_[np.arange(20.0), np.inf], window=3)
+    with pytest.raises(ValueError, match="test_fraction must be a finite number in \\(0, 1\\), got 0"):
         forecast_windows(np.arange(40.0), window=3, test_fraction=0)
+    with pytest.raises(ValueError, match="test_fraction must be a finite number in \\(0, 1\\), got nan"):
+        forecast_windows(np.arange(40.0), window=3, test_fraction=float("nan"))
+    # a constant series cannot be standardised (its std is 0): it used to give all-NaN windows
+    with pytest.raises(ValueError, match="values must vary before the test cut .* standard deviation is 0"):
+        forecast_windows(np.full(40, 3.0), window=3)
+    with pytest.raises(ValueError, match="values must vary before the test cut"):
+        forecast_windows(np.r_[np.full(32, 1.0), np.arange(8.0)], window=3)
     with pytest.raises(ValueError, match="leave no training or no test window"):
         forecast_windows(np.arange(20.0), window=18, test_fraction=0.5)
     with pytest.raises(ValueError, match="times must have the shape of values"):

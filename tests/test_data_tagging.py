@@ -89,7 +89,7 @@ def test_decode():
     [
         (dict(n=0), ValueError, "n must be an int >= 1"),
         (dict(n=5, T=2, max_gap=2), ValueError, "T must be at least max_gap"),
-        (dict(n=5, mention_rate=0.0), ValueError, "mention_rate must be in"),
+        (dict(n=5, mention_rate=0.0), ValueError, "mention_rate must be a finite number in"),
         (dict(n=2.5), TypeError, "n must be an int"),
     ],
 )

@@ -167,5 +167,5 @@ def test_split_is_contiguous_and_held_out_text_is_never_trained_on():
     assert torch.equal(val[0][0], torch.from_numpy(val_ids[:50]))
     assert len(val) == (len(val_ids) - 51) // 50 + 1
     assert split_text("abcdefghij", 0.3) == ("abcdefg", "hij")
-    with pytest.raises(ValueError, match="val_fraction must be a number in \\(0, 1\\), got 1.5"):
+    with pytest.raises(ValueError, match="val_fraction must be a finite number in \\(0, 1\\), got 1.5"):
         split_text("abc", 1.5)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rnnlib.exercises import check_gru_step_forward, check_lstm_step_forward
+from rnnlib.exercises import check_gru_step_forward, check_lstm_step_backward, check_lstm_step_forward
 from rnnlib.scratch import gru, lstm
 
 
@@ -121,3 +121,82 @@ def test_gru_checker():
         with pytest.raises(AssertionError, match="gru step_forward") as info:
             check_gru_step_forward(learner, verbose=False)
         assert hint in str(info.value)
+
+
+# ----------------------------------------------------------------------------------------------
+# check_lstm_step_backward
+
+
+def learner_lstm_forward(x, state, params):
+    """A learner's LSTM step whose cache is a dict of their own."""
+    h_prev, c_prev = state
+    H = h_prev.shape[1]
+    a = x @ params["W_ih"].T + params["b_ih"] + h_prev @ params["W_hh"].T + params["b_hh"]
+    i, f, g, o = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H]), np.tanh(a[:, 2 * H:3 * H]), sigmoid(a[:, 3 * H:])
+    c = f * c_prev + i * g
+    h = o * np.tanh(c)
+    cache = {"x": x, "h_prev": h_prev, "c_prev": c_prev, "a": a, "i": i, "f": f, "g": g, "o": o, "c": c, "p": params}
+    return h, (h, c), cache
+
+
+def make_lstm_backward(**mistake):
+    """A learner's LSTM step backward written out by hand, with a chosen mistake."""
+
+    def step_backward(dh_next, dstate_next, cache):
+        x, h_prev, c_prev, p = cache["x"], cache["h_prev"], cache["c_prev"], cache["p"]
+        i, f, g, o, c = cache["i"], cache["f"], cache["g"], cache["o"], cache["c"]
+        H = h_prev.shape[1]
+        if dstate_next is None:
+            dstate_next = (np.zeros_like(dh_next), np.zeros_like(dh_next))
+        dh = dh_next + dstate_next[0]
+        dc_next = 0.0 if mistake.get("no_dc_next") else dstate_next[1]
+        tanh_prime = 1.0 if mistake.get("no_tanh_prime") else 1 - np.tanh(c) ** 2
+        dc = dc_next + dh * o * tanh_prime
+        do = dh * np.tanh(c)
+        if mistake.get("preactivation"):
+            a = cache["a"]
+            i, f, o = a[:, :H], a[:, H:2 * H], a[:, 3 * H:]
+        da_i, da_f, da_g, da_o = dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * cache["i"] * (1 - g**2), \
+            do * o * (1 - o)
+        blocks = {"i": da_i, "f": da_f, "g": da_g, "o": da_o}
+        da = np.concatenate([blocks[k] for k in mistake.get("order", "ifgo")], axis=1)
+        dc_prev = dc if mistake.get("no_f") else dc * cache["f"]
+        grads = {"W_ih": da.T @ x, "W_hh": da.T @ h_prev, "b_ih": da.sum(0), "b_hh": da.sum(0)}
+        return da @ p["W_ih"], (da @ p["W_hh"], dc_prev), grads
+
+    return step_backward
+
+
+def test_backward_checker_accepts_the_reference_and_a_hand_written_backward(capsys):
+    assert check_lstm_step_backward(lstm.step_backward) is True
+    assert check_lstm_step_backward(make_lstm_backward(), step_forward=learner_lstm_forward) is True
+    out = capsys.readouterr().out
+    assert out.count("PASSED lstm step_backward: dx, dstate[0], dstate[1], grads['W_ih']") == 2
+    assert "against centred finite differences on fixed (N, D, H) = (2, 3, 4): worst relative error" in out
+
+
+@pytest.mark.parametrize("mistake, hint", [
+    (dict(no_dc_next=True), "the gradient dc coming from the next step is missing"),
+    (dict(no_tanh_prime=True), "tanh'(c) is missing on the path through h"),
+    (dict(preactivation=True), "the gate derivatives use the pre-activations"),
+    (dict(no_f=True), "dc_prev misses the forget gate"),
+    (dict(order="ifog"), "wrong gate order in da: your blocks are stacked as i, f, o, g"),
+    (dict(order="figo"), "stacked as f, i, g, o"),
+])
+def test_backward_checker_names_each_mistake(mistake, hint):
+    with pytest.raises(AssertionError, match="lstm step_backward") as info:
+        check_lstm_step_backward(make_lstm_backward(**mistake), step_forward=learner_lstm_forward, verbose=False)
+    assert hint in str(info.value).split("Hint:")[1]
+
+
+def test_backward_checker_blames_a_wrong_forward_not_the_backward():
+    def forward_without_forget_gate(x, state, params):
+        h, (_, c), cache = learner_lstm_forward(x, state, params)
+        c = cache["i"] * cache["g"]
+        h = cache["o"] * np.tanh(c)
+        return h, (h, c), dict(cache, c=c)
+
+    with pytest.raises(AssertionError, match="your step_forward is wrong, so the cache it gives your step_backward "
+                                             "cannot be trusted; step_backward was not checked") as info:
+        check_lstm_step_backward(make_lstm_backward(), step_forward=forward_without_forget_gate, verbose=False)
+    assert "missing forget-gate term" in str(info.value)

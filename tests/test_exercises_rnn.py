@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rnnlib.exercises import check_rnn_step_backward, check_rnn_step_forward
-from rnnlib.exercises._checking import Case, Mistake, check_function, linspace_array, verdict
+from rnnlib.exercises._checking import Case, Mistake, check_function, linspace_array
 from rnnlib.scratch import rnn
 
 
@@ -89,7 +89,7 @@ def test_forward_checker_explains_unknown_mistakes_and_bad_returns():
     assert "on fixed inputs N=2, D=3, H=4, h_next differs from the reference: relative error" in message
     assert "common mistake" not in message and "Hint: write the step as h_next = tanh(x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh)" in message
 
-    with pytest.raises(AssertionError, match=r"must return \(h_next, state_next, \.\.\.\), got ndarray of shape \(2, 4\)"):
+    with pytest.raises(AssertionError, match=r"returned ndarray of shape \(2, 4\); it must return \(h_next, state_next, \.\.\.\)"):
         check_rnn_step_forward(lambda x, h, p: learner_forward(x, h, p)[0], verbose=False)
     with pytest.raises(AssertionError, match=r"h_next has shape \(4, 2\), expected \(2, 4\)"):
         check_rnn_step_forward(lambda x, h, p: tuple(v.T if i < 2 else v for i, v in enumerate(learner_forward(x, h, p))),
@@ -187,14 +187,3 @@ def test_check_function_on_a_new_exercise():
         check_function("normalise", lambda v: v / np.sum(v), reference, cases, ("unit",), mistakes, verbose=False)
 
 
-def test_verdict_for_precomputed_outputs(capsys):
-    expected = np.array([1.0, 2.0])
-    outputs = [{"arrays": {"y": (expected * 2, expected)}, "label": "case A"}]
-
-    def mistakes_for(case):
-        yield "you doubled y", {"y": case["arrays"]["y"][1] * 2}
-
-    with pytest.raises(AssertionError, match="(?s)on case A, y differs.*Hint: your output matches a common mistake: you doubled y"):
-        verdict("double", outputs, mistakes_for)
-    assert verdict("double", [{"arrays": {"y": (expected, expected)}}], mistakes_for) is True
-    assert "PASSED double: y match" in capsys.readouterr().out

@@ -83,17 +83,34 @@ def test_optimizer_bad_input():
         optim.SGD(lr=0.1).step(params, {"V": np.zeros((2, 2))})
     with pytest.raises(ValueError, match=r"grads\['W'\] must have shape \(2, 2\) like params\['W'\], got \(3,\)"):
         optim.Adam().step(params, {"W": np.zeros(3)})
-    with pytest.raises(ValueError, match=r"lr must be a number >= 0.0, got -1"):
+    with pytest.raises(ValueError, match=r"lr must be a finite number >= 0, got -1.0"):
         optim.Adagrad(lr=-1)
-    with pytest.raises(ValueError, match=r"betas\[1\] must be a number \[0.0, 1.0\), got 1.0"):
+    with pytest.raises(ValueError, match=r"betas\[1\] must be a finite number in \[0, 1\), got 1.0"):
         optim.Adam(betas=(0.9, 1.0))
     with pytest.raises(ValueError, match="nesterov needs momentum > 0"):
         optim.SGD(nesterov=True)
     with pytest.raises(TypeError, match=r"params\['W'\] must be a NumPy array \(updated in place\), got list"):
         optim.SGD().step({"W": [1.0]}, {"W": np.zeros(1)})
-    with pytest.raises(ValueError, match="max_norm must be a number >= 0.0, got 'big'"):
+    with pytest.raises(TypeError, match="max_norm must be a finite number >= 0, got str 'big'"):
         optim.clip_grad_norm({"W": np.zeros(2)}, "big")
     with pytest.raises(TypeError, match=r"grads\['W'\] must be a NumPy array \(clipped in place\), got list"):
         optim.clip_grad_value({"W": [7.0]}, 5)
     with pytest.raises(TypeError, match=r"grads must be a dict of NumPy arrays, got ndarray"):
         optim.clip_grad_norm(np.zeros(3), 1.0)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+@pytest.mark.parametrize("make, name", [
+    (lambda v: optim.SGD(lr=v), "lr"),
+    (lambda v: optim.SGD(lr=0.1, momentum=v), "momentum"),
+    (lambda v: optim.Adagrad(eps=v), "eps"),
+    (lambda v: optim.Adam(betas=(v, 0.999)), r"betas\[0\]"),
+    (lambda v: optim.Adam(betas=(0.9, v)), r"betas\[1\]"),
+    (lambda v: optim.Adam(weight_decay=v), "weight_decay"),
+    (lambda v: optim.clip_grad_norm({"W": np.ones(2)}, v), "max_norm"),
+    (lambda v: optim.clip_grad_value({"W": np.ones(2)}, v), "clip"),
+])
+def test_nan_and_infinities_are_rejected_before_they_reach_a_weight(make, name, value):
+    # every comparison with NaN is False: a check like `value < 0` alone would accept it
+    with pytest.raises(ValueError, match=f"{name} must be a finite number"):
+        make(value)

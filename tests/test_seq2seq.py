@@ -234,3 +234,24 @@ def test_bad_input_is_named():
         Seq2Seq(5, 5, attention="multiplicative")
     with pytest.raises(ValueError, match="beam_size must be an int >= 1"):
         model.beam_search(src, lengths, beam_size=0, max_len=3)
+
+
+def test_token_ids_and_special_ids_are_checked():
+    model = make_model()
+    src, lengths, tgt_in = batch()
+    bad_src = src.clone()
+    bad_src[0, 0] = model.src_vocab_size  # used to reach nn.Embedding as "index out of range in self"
+    with pytest.raises(ValueError, match=r"src must hold token ids in \[0, \d+\]"):
+        model(bad_src, lengths, tgt_in)
+    with pytest.raises(ValueError, match=r"src must hold token ids"):
+        model.greedy_decode(bad_src, lengths, max_len=3)
+    bad_tgt = tgt_in.clone()
+    bad_tgt[1, 1] = -1
+    with pytest.raises(ValueError, match=r"tgt_in must hold token ids in \[0, \d+\]"):
+        model(src, lengths, bad_tgt)
+    with pytest.raises(ValueError, match=r"bos_id must be a token id in \[0, 4\] \(tgt_vocab_size=5\), got 5"):
+        Seq2Seq(5, 5, bos_id=5)
+    with pytest.raises(ValueError, match="eos_id and pad_id must be different token ids"):
+        Seq2Seq(5, 5, eos_id=0)  # decoding would never end: <eos> would read as padding
+    with pytest.raises(TypeError, match="pad_id must be an int"):
+        Seq2Seq(5, 5, pad_id=0.0)

@@ -1,11 +1,16 @@
 """rnnlib.train: the one training loop, and its checkpoints."""
 
 import math
+import os
+import random
+import subprocess
+import sys
 
+import numpy as np
 import pytest
 import torch
 
-from rnnlib.train import evaluate, fit, load_checkpoint, save_checkpoint
+from rnnlib.train import NonFiniteLossError, evaluate, fit, load_checkpoint, save_checkpoint, train_step
 
 
 def _regression_data(n=256, seed=0):
@@ -66,17 +71,25 @@ def test_max_steps_and_divergence_stop_training():
     assert h.step[-1] == 7
     model = torch.nn.Linear(3, 1)
     h = fit(model, _regression_data(), _mse, optimizer=torch.optim.SGD(model.parameters(), lr=1e6),
-            epochs=50, batch_size=8, progress=False, device="cpu")
+            epochs=50, batch_size=8, progress=False, device="cpu", on_nonfinite="stop")
     assert not math.isfinite(h.train_loss[-1]) and len(h.step) < 50 * 32
+    # the step whose loss was not finite was not applied: the weights are those of the step before
+    assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
         ({"epochs": 0}, ValueError, r"epochs must be an int >= 1, got 0"),
-        ({"clip_grad_norm": -1.0}, ValueError, r"clip_grad_norm must be a positive number or None, got -1.0"),
+        ({"clip_grad_norm": -1.0}, ValueError, r"clip_grad_norm must be a finite number > 0, got -1.0"),
         ({"batch_size": None}, ValueError, r"batch_size must be given when data is a torch Dataset, got None"),
-        ({"max_seconds": 0}, ValueError, r"max_seconds must be a positive number or None, got 0"),
+        ({"max_seconds": 0}, ValueError, r"max_seconds must be a finite number > 0, got 0"),
+        ({"clip_grad_norm": float("nan")}, ValueError, r"clip_grad_norm must be a finite number > 0, got nan"),
+        ({"clip_grad_norm": float("inf")}, ValueError, r"clip_grad_norm must be a finite number > 0, got inf"),
+        ({"on_nonfinite": "ignore"}, ValueError, r"on_nonfinite must be one of 'raise', 'stop', got 'ignore'"),
+        ({"eval_every": 5}, ValueError, r"eval_every needs val_data"),
+        ({"checkpoint_every": 5}, ValueError, r"checkpoint_every needs a checkpoint_path"),
+        ({"shuffle": "yes"}, TypeError, r"shuffle must be True or False, got str 'yes'"),
     ],
 )
 def test_fit_rejects_bad_arguments(kwargs, error, message):
@@ -158,3 +171,315 @@ def test_progress_bar_shows_unless_rnnlib_progress_is_0(capsys, monkeypatch):
     assert "epoch 1/1" in run()
     monkeypatch.setenv("RNNLIB_PROGRESS", "0")
     assert "epoch 1/1" not in run()
+
+
+# ----------------------------------------------------------------------------------------------
+# A long run you can trust: non-finite steps, exact resume, atomic checkpoints
+
+
+def _nan_at(step, n=6):
+    """n batches; batch number ``step`` (1-based) holds a NaN input."""
+    g = torch.Generator().manual_seed(0)
+    batches = []
+    for i in range(1, n + 1):
+        x = torch.randn(4, 3, generator=g)
+        if i == step:
+            x[1, 2] = float("nan")
+        batches.append((x, torch.zeros(4, 1)))
+    return batches
+
+
+def test_a_non_finite_step_is_never_applied_nor_saved(tmp_path):
+    path = tmp_path / "run.pt"
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    reference = torch.nn.Linear(3, 1)
+    reference.load_state_dict(model.state_dict())
+    fit(reference, _nan_at(4)[:3], _mse, optimizer=torch.optim.SGD(reference.parameters(), lr=0.1),
+        progress=False, device="cpu")
+    with pytest.raises(NonFiniteLossError, match=r"step 4: the loss is nan .* not finite, so fit stopped before "
+                       r"optimizer.step\(\) .* The last checkpoint, step 2, is kept at") as caught:
+        fit(model, _nan_at(4), _mse, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), progress=False,
+            device="cpu", checkpoint_path=path, checkpoint_every=2, on_nonfinite="raise")
+    assert caught.value.step == 4 and math.isnan(caught.value.loss)
+    assert caught.value.history.step == [1, 2, 3, 4] and math.isnan(caught.value.history.train_loss[-1])
+    for p, q in zip(model.parameters(), reference.parameters()):
+        assert torch.equal(p, q)  # the parameters of step 3: step 4 was not applied
+    saved = torch.load(path, weights_only=True)
+    assert saved["extra"]["step"] == 2 and all(torch.isfinite(v).all() for v in saved["model"].values())
+
+
+def test_an_infinite_gradient_with_a_finite_loss_is_caught_before_clipping():
+    model = torch.nn.Linear(1, 1)
+    torch.nn.init.zeros_(model.weight)
+    torch.nn.init.zeros_(model.bias)
+
+    def sqrt_loss(m, batch):  # the loss is 0, its gradient 1 / (2 sqrt(0)) = inf
+        return torch.sqrt(m.weight.sum() + m.bias.sum())
+
+    with pytest.raises(NonFiniteLossError, match="step 1: the loss is 0.0 and the gradient norm inf"):
+        fit(model, [(torch.zeros(1),)], sqrt_loss, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+            clip_grad_norm=1.0, progress=False, device="cpu", on_nonfinite="raise")
+    assert model.weight.item() == 0.0 and model.bias.item() == 0.0
+
+
+def test_train_step_is_one_update_and_returns_the_loss_and_unclipped_norm():
+    model = torch.nn.Linear(3, 1)
+    batch = (torch.full((4, 3), 10.0), torch.zeros(4, 1))
+    before = [p.detach().clone() for p in model.parameters()]
+    expected_loss = float(_mse(model, batch).detach())
+    loss, norm = train_step(model, batch, _mse, torch.optim.SGD(model.parameters(), lr=1.0), clip_grad_norm=0.5)
+    update = torch.cat([(p.detach() - b).flatten() for p, b in zip(model.parameters(), before)])
+    assert loss == expected_loss and norm > 10  # the loss before the update, the norm before clipping
+    assert update.norm().item() == pytest.approx(0.5, rel=1e-5)
+
+
+def _train_with_dropout(data, **options):
+    torch.manual_seed(5)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Dropout(0.3), torch.nn.Linear(16, 1))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    history = fit(model, data, _mse, optimizer=optimizer, epochs=3, batch_size=6, shuffle=True, progress=False,
+                  device="cpu", seed=3, clip_grad_norm=1.0, **options)
+    return model, history
+
+
+@pytest.mark.parametrize("kill_after", [4, 7, 8, 13, 20])
+def test_resume_continues_bit_identically_with_shuffling_and_dropout(tmp_path, kill_after):
+    """A run killed after step k and resumed from its last checkpoint ends with the same parameters,
+    bit for bit, as a run never interrupted (data order, dropout masks and Adam's state included)."""
+    data = _regression_data(40)  # 7 batches of 6 per epoch: step 7 ends an epoch
+    whole, whole_history = _train_with_dropout(data)
+    path = tmp_path / "run.pt"
+
+    def kill(step, loss, model):
+        if step == kill_after:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _train_with_dropout(data, checkpoint_path=path, checkpoint_every=3, on_step=kill)
+    # numpy, Python and torch draw something else in between, as another process would
+    torch.rand(5), random.random(), np.random.rand()
+    resumed, resumed_history = _train_with_dropout(data, checkpoint_path=path, checkpoint_every=3, resume=path)
+    for p, q in zip(whole.parameters(), resumed.parameters()):
+        assert torch.equal(p, q)
+    assert resumed_history.train_loss == whole_history.train_loss
+    assert resumed_history.step == list(range(1, 22))
+
+
+_CRASH_SCRIPT = """
+import os, sys, torch
+from rnnlib.train import fit
+torch.set_num_threads(1)
+g = torch.Generator().manual_seed(0)
+x = torch.randn(40, 3, generator=g)
+data = torch.utils.data.TensorDataset(x, x.sum(1, keepdim=True))
+crash_at = int(sys.argv[2])
+saves = []
+real_save = torch.save
+
+def save_then_die(obj, f, *args, **kwargs):
+    saves.append(1)
+    if len(saves) == crash_at:  # the process is killed in the middle of writing this checkpoint
+        f.write(b"PK half a checkpoint")
+        f.flush()
+        os._exit(9)
+    return real_save(obj, f, *args, **kwargs)
+
+if crash_at:
+    torch.save = save_then_die
+torch.manual_seed(5)
+model = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Dropout(0.3), torch.nn.Linear(16, 1))
+resume = sys.argv[1] if os.path.exists(sys.argv[1]) and not crash_at else None
+fit(model, data, lambda m, b: torch.nn.functional.mse_loss(m(b[0]), b[1]),
+    optimizer=torch.optim.Adam(model.parameters(), lr=0.01), epochs=3, batch_size=6, progress=False,
+    device="cpu", seed=3, checkpoint_path=sys.argv[1], checkpoint_every=2, resume=resume)
+torch.save([p.detach() for p in model.parameters()], sys.argv[3])
+"""
+
+
+def test_a_kill_in_the_middle_of_a_save_leaves_the_previous_checkpoint_and_resume_is_exact(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(_CRASH_SCRIPT)
+    env = dict(os.environ, RNNLIB_PROGRESS="0", OMP_NUM_THREADS="1")
+
+    def run(path, crash_at, out):
+        return subprocess.run([sys.executable, str(script), str(path), str(crash_at), str(out)], env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    whole = run(tmp_path / "whole.pt", 0, tmp_path / "whole_params.pt")
+    assert whole.returncode == 0, whole.stderr
+    path = tmp_path / "run.pt"
+    # checkpoints at steps 2, 4, 6, 7 (end of epoch 1), 8, ...: it dies while writing the one of step 8
+    killed = run(path, 5, tmp_path / "unused.pt")
+    assert killed.returncode == 9
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".run.pt.")]
+    assert len(leftovers) == 1  # the half-written temporary file; run.pt itself is intact
+    assert torch.load(path, weights_only=True)["extra"]["step"] == 7
+    resumed = run(path, 0, tmp_path / "resumed_params.pt")
+    assert resumed.returncode == 0, resumed.stderr
+    for p, q in zip(torch.load(tmp_path / "whole_params.pt"), torch.load(tmp_path / "resumed_params.pt")):
+        assert torch.equal(p, q)
+
+
+def test_fit_one_epoch_at_a_time_equals_fit_over_several_epochs():
+    data = _regression_data(30)
+
+    def model_and_optimizer():
+        torch.manual_seed(2)
+        model = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Dropout(0.2), torch.nn.Linear(8, 1))
+        return model, torch.optim.SGD(model.parameters(), lr=0.05)
+
+    model, optimizer = model_and_optimizer()
+    whole = fit(model, data, _mse, optimizer=optimizer, epochs=3, batch_size=8, progress=False, device="cpu")
+    looped_model, looped_optimizer = model_and_optimizer()
+    losses, steps = [], []
+    for _ in range(3):
+        h = fit(looped_model, data, _mse, optimizer=looped_optimizer, epochs=1, batch_size=8, progress=False,
+                device="cpu")
+        losses += h.train_loss
+        steps += h.step
+    assert losses == whole.train_loss and steps == whole.step  # epoch 2 did not replay epoch 1's order
+    for p, q in zip(model.parameters(), looped_model.parameters()):
+        assert torch.equal(p, q)
+
+
+@pytest.mark.parametrize("data, epochs, message", [
+    ((b for b in _nan_at(0)), 3, r"data is a one-shot iterator \(generator\), which is empty after one pass, so "
+                                  r"epochs must be 1, got epochs=3"),
+    ([], 1, "data must hold at least one batch, got an empty list"),
+    (torch.utils.data.TensorDataset(torch.zeros(0, 3), torch.zeros(0, 1)), 1,
+     "data must hold at least one example, got an empty TensorDataset"),
+    (torch.zeros(8, 3), 1, "data must be a torch Dataset or an iterable of batches, got Tensor"),
+])
+def test_fit_rejects_data_it_cannot_train_on(data, epochs, message):
+    model = torch.nn.Linear(3, 1)
+    batch_size = 4 if isinstance(data, torch.utils.data.Dataset) else None
+    with pytest.raises((ValueError, TypeError), match=message):
+        fit(model, data, _mse, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), epochs=epochs,
+            batch_size=batch_size, progress=False, device="cpu")
+
+
+def test_a_one_shot_generator_trains_one_epoch():
+    model = torch.nn.Linear(3, 1)
+    h = fit(model, (b for b in _nan_at(0)), _mse, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+            progress=False, device="cpu")
+    assert h.step == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_checkpoint_path_that_is_a_directory_fails_before_any_training(tmp_path):
+    model = torch.nn.Linear(3, 1)
+    before = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(ValueError, match="checkpoint_path must be a file path, got the directory"):
+        fit(model, _regression_data(), _mse, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), batch_size=8,
+            progress=False, device="cpu", checkpoint_path=tmp_path)
+    assert all(torch.equal(p, b) for p, b in zip(model.parameters(), before))
+
+
+def test_resume_checks_the_whole_checkpoint_before_changing_anything(tmp_path):
+    path = tmp_path / "run.pt"
+    data = _regression_data(32)
+    model = torch.nn.Linear(3, 1)
+    fit(model, data, _mse, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), batch_size=8, progress=False,
+        device="cpu", checkpoint_path=path)
+    fresh = torch.nn.Linear(3, 1)
+    before = [p.detach().clone() for p in fresh.parameters()]
+    cases = [
+        (dict(batch_size=4), "batch_size must be as in the run that wrote"),
+        (dict(batch_size=8, seed=1), "seed must be as in the run that wrote"),
+        (dict(batch_size=8, epochs=2), "epochs must be as in the run that wrote"),
+        (dict(batch_size=8, optimizer=torch.optim.Adam(fresh.parameters())), "optimizer must be of class SGD"),
+    ]
+    for options, message in cases:
+        args = dict(optimizer=torch.optim.SGD(fresh.parameters(), lr=0.1), progress=False, device="cpu", resume=path)
+        args.update(options)
+        with pytest.raises(ValueError, match=message):
+            fit(fresh, data, _mse, **args)
+        assert all(torch.equal(p, b) for p, b in zip(fresh.parameters(), before))
+    plain = save_checkpoint(tmp_path / "plain.pt", fresh)
+    with pytest.raises(ValueError, match="resume must be a checkpoint written by fit"):
+        fit(fresh, data, _mse, optimizer=torch.optim.SGD(fresh.parameters(), lr=0.1), batch_size=8,
+            progress=False, device="cpu", resume=plain)
+
+
+def test_load_checkpoint_with_a_mismatched_optimizer_leaves_the_model_untouched(tmp_path):
+    model = torch.nn.Linear(3, 2)
+    adam = torch.optim.Adam(model.parameters(), lr=0.01)
+    model(torch.randn(4, 3)).sum().backward()
+    adam.step()
+    path = save_checkpoint(tmp_path / "adam.pt", model, adam)
+    fresh = torch.nn.Linear(3, 2)
+    before = {k: v.clone() for k, v in fresh.state_dict().items()}
+    for optimizer, message in [
+        (torch.optim.SGD(fresh.parameters(), lr=0.1), "optimizer must be of class Adam to load checkpoint"),
+        (torch.optim.Adam([fresh.weight], lr=0.1), "optimizer's parameter group 0 holds 1 tensors, the one saved"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            load_checkpoint(path, fresh, optimizer)
+        assert all(torch.equal(v, before[k]) for k, v in fresh.state_dict().items())
+    with pytest.raises(ValueError, match="holds no optimizer state"):
+        load_checkpoint(save_checkpoint(tmp_path / "no_optimizer.pt", model), fresh, torch.optim.Adam(fresh.parameters()))
+
+
+def _killed_then_resumed(train, tmp_path, kill_after):
+    path = tmp_path / "run.pt"
+
+    def kill(step, loss, model):
+        if step == kill_after:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(checkpoint_path=path, checkpoint_every=2, on_step=kill)
+    return train(checkpoint_path=path, checkpoint_every=2, resume=path)
+
+
+def test_resume_is_exact_with_truncated_bptt_carrying_its_state(tmp_path):
+    from rnnlib.bptt import TruncatedBPTT, stream_windows
+    from rnnlib.nn.models import CharLM
+
+    g = torch.Generator().manual_seed(0)
+    tokens = torch.randint(0, 5, (4, 41), generator=g)
+    windows = stream_windows(tokens[:, :-1], tokens[:, 1:], 8)  # 5 windows per pass
+
+    def train(**options):
+        torch.manual_seed(0)
+        model = CharLM(5, 8, cell="lstm")
+        fit(model, windows, TruncatedBPTT(), optimizer=torch.optim.Adam(model.parameters(), lr=0.01), epochs=2,
+            progress=False, device="cpu", **options)
+        return model
+
+    whole = train()
+    resumed = _killed_then_resumed(train, tmp_path, kill_after=7)  # mid-pass: the carried state matters
+    for p, q in zip(whole.parameters(), resumed.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_resume_is_exact_with_seq2seq_batches_that_reshuffle_each_pass(tmp_path):
+    from rnnlib.data import Seq2SeqBatches, reversal_pairs
+    from rnnlib.nn.seq2seq import Seq2Seq
+
+    pairs, vocab = reversal_pairs(24, np.random.default_rng(0), min_len=2, max_len=5, num_symbols=4)
+
+    def loss_fn(model, batch):
+        src, src_lengths, tgt_in, tgt_out = batch
+        logits, _ = model(src, src_lengths, tgt_in)
+        return torch.nn.functional.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(), ignore_index=0)
+
+    def train(**options):
+        torch.manual_seed(0)
+        model = Seq2Seq(len(vocab), len(vocab), embedding_dim=4, hidden_size=4)
+        fit(model, Seq2SeqBatches(pairs, vocab, 8, seed=1), loss_fn, optimizer=torch.optim.Adam(model.parameters(), 0.01),
+            epochs=3, progress=False, device="cpu", **options)
+        return model
+
+    whole = train()
+    resumed = _killed_then_resumed(train, tmp_path, kill_after=5)
+    for p, q in zip(whole.parameters(), resumed.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_on_step_returning_true_ends_the_run_after_that_step():
+    model = torch.nn.Linear(3, 1)
+    h = fit(model, _regression_data(), _mse, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), epochs=5,
+            batch_size=8, val_data=_regression_data(32), progress=False, device="cpu",
+            on_step=lambda step, loss, model: step == 11)
+    assert h.step[-1] == 11 and h.val_step[-1] == 11

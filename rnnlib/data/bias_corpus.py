@@ -13,12 +13,11 @@ Three names are singularised (``designers``, ``counselors``, ``hairdressers``),
 ``mechanician`` is written ``mechanic`` and ``construction_worker`` ``construction worker``.
 """
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from rnnlib.validate import check_positive_int
+from rnnlib.validate import check_number, check_positive_int
 
 __all__ = [
     "OCCUPATION_FEMALE_SHARE",
@@ -139,13 +138,14 @@ def skewed_share(share, alpha):
     ``alpha > 1`` exaggerates it towards 0 or 1 (e.g. ``p = 0.9, alpha = 2`` gives 0.988), and
     ``0 < alpha < 1`` shrinks it towards 0.5. Works elementwise on arrays.
     """
-    if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha >= 0):
-        raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
+    alpha = check_number("alpha", alpha, 0)
     p = np.asarray(share, dtype=float)
-    if np.any((p <= 0) | (p >= 1)):
+    if not np.all((p > 0) & (p < 1)):  # written so that NaN fails too
         raise ValueError(f"share must lie strictly between 0 and 1, got {share!r}")
     logit = np.log(p) - np.log1p(-p)
-    out = 1.0 / (1.0 + np.exp(-alpha * logit))
+    # for a large alpha, exp overflows to inf and 1 / (1 + inf) = 0, the correctly rounded value
+    with np.errstate(over="ignore"):
+        out = 1.0 / (1.0 + np.exp(-alpha * logit))
     return float(out) if out.ndim == 0 else out
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnlib.validate import check_positive_int
+from rnnlib.validate import check_number, check_positive_int
 
 __all__ = [
     "number_to_words",
@@ -127,9 +127,10 @@ def sequential_split(X, Y, train_fraction=0.8):
     """
     if len(X) != len(Y):
         raise ValueError(f"X and Y must have the same number of windows, got {len(X)} and {len(Y)}")
-    if not 0.0 < train_fraction < 1.0:
-        raise ValueError(f"train_fraction must be in (0, 1), got {train_fraction!r}")
+    check_number("train_fraction", train_fraction, 0, 1, low_open=True, high_open=True)
     cut = int(len(X) * train_fraction)
+    if cut == 0 or cut == len(X):
+        raise ValueError(f"train_fraction={train_fraction} leaves an empty part of {len(X)} windows")
     return (X[:cut], Y[:cut]), (X[cut:], Y[cut:])
 
 

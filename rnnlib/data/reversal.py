@@ -99,13 +99,22 @@ def reversal_splits(n_train, n_val, n_test, seed=0, min_len=5, max_len=45, num_s
     """Seeded, disjoint train/validation/test splits of :func:`reversal_pairs`.
 
     A source that occurs in an earlier split is dropped from the later ones, so test accuracy
-    never rewards memorisation. Returns ``({"train": [...], "val": [...], "test": [...]}, vocab)``.
+    never rewards memorisation; a split left empty by that is an error (too few distinct
+    sources: raise ``max_len`` or ``num_symbols``). Returns
+    ``({"train": [...], "val": [...], "test": [...]}, vocab)``.
     """
+    sizes = {"train": check_positive_int("n_train", n_train), "val": check_positive_int("n_val", n_val),
+             "test": check_positive_int("n_test", n_test)}
     rng = np.random.default_rng(seed)
     splits, seen = {}, set()
-    for name, n in (("train", n_train), ("val", n_val), ("test", n_test)):
+    for name, n in sizes.items():
         pairs, vocab = reversal_pairs(n, rng, min_len, max_len, num_symbols)
         kept = [p for p in pairs if tuple(p[0]) not in seen]
+        if not kept:
+            raise ValueError(
+                f"n_{name}={n} pairs were drawn, but every source already occurs in an earlier split: sources of "
+                f"{min_len}..{max_len} tokens over {num_symbols} symbols are too few; raise max_len or num_symbols"
+            )
         seen.update(tuple(p[0]) for p in kept)
         splits[name] = kept
     return splits, vocab
@@ -132,6 +141,8 @@ class Seq2SeqBatches:
     With ``bucket=True`` examples of similar source length are batched together (sorted, cut
     into batches, the batch order shuffled), so little time goes into padding. Each pass
     reshuffles with a generator seeded by ``seed`` and the pass number: reproducible.
+    :func:`rnnlib.train.fit` sets the pass number with :meth:`set_epoch`, so a resumed run
+    replays the order of the run it continues.
     """
 
     def __init__(self, pairs, vocab, batch_size, shuffle=True, bucket=True, seed=0):
@@ -145,6 +156,10 @@ class Seq2SeqBatches:
 
     def __len__(self):
         return -(-len(self.sources) // self.batch_size)
+
+    def set_epoch(self, epoch):
+        """The next pass is pass number ``epoch`` (0-based): its order is drawn from ``[seed, epoch]``."""
+        self._epoch = check_positive_int("epoch", epoch, allow_zero=True)
 
     def _batches_of_indices(self):
         rng = np.random.default_rng([self.seed, self._epoch])

@@ -262,7 +262,8 @@ def scene_splits(n_train=4000, n_val=500, n_test=500, n_unseen=500, seed=0, imag
     has its own random stream spawned from ``seed``, so changing one split's size leaves the others
     unchanged. Only ``unseen`` holds the colour--shape pairs of :data:`WITHHELD_PAIRS`.
     """
-    sizes = {"train": n_train, "val": n_val, "test": n_test, "unseen": n_unseen}
+    sizes = {name: check_positive_int(f"n_{name}", n)
+             for name, n in (("train", n_train), ("val", n_val), ("test", n_test), ("unseen", n_unseen))}
     streams = np.random.SeedSequence(seed).spawn(len(sizes))
     vocab = scene_vocab()
     splits = {

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnlib.validate import check_choice, check_positive_int
+from rnnlib.validate import check_choice, check_number, check_positive_int
 
 __all__ = ["SERIES_NAMES", "load_series", "make_windows", "ForecastData", "forecast_windows", "persistence_forecast"]
 
@@ -51,6 +51,21 @@ def load_series(name):
     missing = np.isnan(values)
     values[missing] = np.interp(times[missing], times[~missing], values[~missing])
     return np.asarray(times, np.float64), values
+
+
+def _as_series(name, values):
+    """A finite 1-D float64 array, or a ValueError naming ``name``."""
+    try:
+        values = np.asarray(values, np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a 1-D array of numbers, got {type(values).__name__}") from None
+    if values.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D series, got shape {values.shape}")
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise ValueError(f"{name} must be finite, got {int(bad.sum())} NaN or infinite values "
+                         f"(the first at index {int(np.flatnonzero(bad)[0])})")
+    return values
 
 
 def make_windows(values, window, horizon=1):
@@ -113,18 +128,14 @@ def forecast_windows(values, window, test_fraction=0.2, horizon=1, times=None):
 
     The last ``test_fraction`` of the series' values are held out: a window belongs to the test
     set when its target lies among them. The mean and std used for scaling come from the
-    values before the cut.
+    values before the cut, which must not all be equal (a constant span cannot be standardised).
+    ``values`` must be finite (no NaN or infinity).
     """
-    values = np.asarray(values, np.float64)
-    if values.ndim != 1:
-        raise ValueError(f"values must be a 1-D series, got shape {values.shape}")
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must be a number in (0, 1), got {test_fraction!r}")
-    times = np.arange(len(values), dtype=np.float64) if times is None else np.asarray(times, np.float64)
+    values = _as_series("values", values)
+    check_number("test_fraction", test_fraction, 0, 1, low_open=True, high_open=True)
+    times = np.arange(len(values), dtype=np.float64) if times is None else _as_series("times", times)
     if times.shape != values.shape:
         raise ValueError(f"times must have the shape of values {values.shape}, got {times.shape}")
-    if np.isnan(values).any():
-        raise ValueError(f"values must not contain NaN, got {int(np.isnan(values).sum())} NaN values")
     cut = int(round(len(values) * (1.0 - test_fraction)))
     x, y = make_windows(values, window, horizon)
     target_index = np.arange(len(y)) + window - 1 + horizon
@@ -135,6 +146,9 @@ def forecast_windows(values, window, test_fraction=0.2, horizon=1, times=None):
             f"in a series of length {len(values)}"
         )
     mean, std = float(values[:cut].mean()), float(values[:cut].std())
+    if not std > 0:
+        raise ValueError(f"values must vary before the test cut (the first {cut} values standardise the series), "
+                         f"got a constant {values[0]!r} there: its standard deviation is 0")
 
     def scale(a):
         return ((a - mean) / std).astype(np.float32)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnlib.validate import check_positive_int
+from rnnlib.validate import check_number, check_positive_int
 
 __all__ = ["TAG_NAMES", "TaggingData", "right_context_tagging", "tagging_vocab"]
 
@@ -91,8 +91,7 @@ def right_context_tagging(n, T=20, rng=0, max_gap=2, mention_rate=0.25):
     check_positive_int("max_gap", max_gap)
     if T < max_gap + 1:
         raise ValueError(f"T must be at least max_gap + 1 = {max_gap + 1} so that a mention fits, got {T}")
-    if not 0.0 < mention_rate <= 1.0:
-        raise ValueError(f"mention_rate must be in (0, 1], got {mention_rate!r}")
+    check_number("mention_rate", mention_rate, 0, 1, low_open=True)
     if not isinstance(rng, np.random.Generator):
         rng = np.random.default_rng(rng)
 

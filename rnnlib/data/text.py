@@ -31,7 +31,7 @@ import re
 import numpy as np
 import torch
 
-from rnnlib.validate import check_positive_int
+from rnnlib.validate import check_number, check_positive_int
 
 __all__ = [
     "shakespeare_play_names",
@@ -238,8 +238,7 @@ def split_text(ids, val_fraction=0.1):
     Works on str or arrays. The held-out part is the *end* of the text, so no training window
     can contain a held-out character.
     """
-    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)) or not 0.0 < val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be a number in (0, 1), got {val_fraction!r}")
+    check_number("val_fraction", val_fraction, 0, 1, low_open=True, high_open=True)
     cut = int(round(len(ids) * (1.0 - val_fraction)))
     if cut == 0 or cut == len(ids):
         raise ValueError(f"val_fraction={val_fraction} leaves an empty part of a sequence of length {len(ids)}")

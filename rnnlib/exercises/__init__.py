@@ -6,7 +6,11 @@ prints a verdict (what matched, the worst relative error) and, on failure, raise
 """
 
 from rnnlib.exercises.rnn import check_rnn_step_backward, check_rnn_step_forward  # noqa: F401
-from rnnlib.exercises.lstm import check_gru_step_forward, check_lstm_step_forward  # noqa: E402,F401
+from rnnlib.exercises.lstm import (  # noqa: E402,F401
+    check_gru_step_forward,
+    check_lstm_step_backward,
+    check_lstm_step_forward,
+)
 from rnnlib.exercises.scaling import check_average_gradients  # noqa: E402,F401
 from rnnlib.exercises.bias import check_bias_amplification  # noqa: E402,F401
 from rnnlib.exercises.clipping import check_clip_grad_norm  # noqa: E402,F401

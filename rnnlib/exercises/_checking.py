@@ -34,20 +34,22 @@ Adding a checker (chapters 3, 4, 6) takes a few lines::
         )
 
 ``check_function`` does the rest: it calls each function on fresh copies of the inputs (so an
-in-place update cannot leak into the next call), unpacks the returned tuple by ``output_names``
-(``None`` skips a value, e.g. a cache whose format is the learner's own), flattens dicts and
-tuples into names such as ``grads['W_ih']`` or ``state[1]``, prints the verdict and raises.
-
-The lower-level pieces, for a checker that builds its comparisons itself (``exercises.lstm``):
-:func:`call_learner`, :func:`describe` and :func:`verdict`.
+in-place update cannot leak into the next call), fails when the learner's function changed one of
+its inputs, returned ``None`` (a forgotten ``return``), something that is not a NumPy array where an
+array is expected (a string, a torch tensor), or the wrong number of values, unpacks the returned
+tuple by ``output_names`` (``None`` skips a value, e.g. a cache whose format is the learner's own),
+flattens dicts and tuples into names such as ``grads['W_ih']`` or ``state[1]``, prints the verdict
+and raises.
 """
 
+import inspect
 import traceback
 from typing import Callable, NamedTuple
 
 import numpy as np
 
 from rnnlib.report import error_bound
+from rnnlib.scratch.gradcheck import rel_error
 
 __all__ = [
     "Case",
@@ -55,10 +57,7 @@ __all__ = [
     "check_function",
     "linspace_array",
     "random_array",
-    "relative_error",
-    "call_learner",
     "describe",
-    "verdict",
     "DEFAULT_TOLERANCE",
 ]
 
@@ -87,13 +86,6 @@ def linspace_array(shape, low=-0.5, high=0.5):
 def random_array(rng, shape, scale=1.0):
     """Seeded normal input in float64: ``scale * rng.standard_normal(shape)``."""
     return scale * rng.standard_normal(shape)
-
-
-def relative_error(a, b):
-    """:math:`\\lVert a - b \\rVert / (\\lVert a \\rVert + \\lVert b \\rVert)` (0 when both are 0)."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    scale = np.linalg.norm(a) + np.linalg.norm(b)
-    return 0.0 if scale == 0 else float(np.linalg.norm(a - b) / scale)
 
 
 def describe(value):
@@ -126,18 +118,6 @@ def _error_line(exc):
     return f"{type(exc).__name__}: {exc}{where}"
 
 
-def call_learner(fn, *args, **kwargs):
-    """Call the learner's ``fn`` on copies of the inputs; an exception becomes an AssertionError
-    saying what was raised and with which input shapes."""
-    if not callable(fn):
-        raise TypeError(f"fn must be a function, got {describe(fn)}")
-    try:
-        return fn(*_copy(args), **_copy(kwargs))
-    except Exception as exc:
-        shapes = ", ".join(describe(a) for a in args)
-        raise AssertionError(f"your function raised {_error_line(exc)}\n  when called with: {shapes}") from exc
-
-
 def _flatten(name, value, out):
     """Flatten nested dicts / tuples of arrays into {"grads['W_ih']": array, "state[1]": array}."""
     if isinstance(value, dict):
@@ -151,18 +131,69 @@ def _flatten(name, value, out):
     return out
 
 
-def _unpack(result, output_names):
-    """The named outputs of one call, flattened; AssertionError when the structure is not the expected one."""
+def _unpack(result, output_names, learner=False):
+    """The named outputs of one call, flattened; AssertionError when the learner's result has
+    the wrong structure or holds something that is not a number or a NumPy array."""
+    expected = ", ".join(n if n else "..." for n in output_names)
+    if learner and result is None:
+        raise AssertionError(f"your function returned None: did you forget `return`? It must return ({expected})")
     if len(output_names) == 1:
         result = (result,)
-    expected = ", ".join(n if n else "..." for n in output_names)
     if not isinstance(result, (tuple, list)) or len(result) != len(output_names):
-        raise AssertionError(f"your function must return ({expected}), got {describe(result)}")
+        raise AssertionError(f"your function returned {describe(result)}; it must return ({expected})")
     out = {}
     for name, value in zip(output_names, result):
         if name is not None:
             _flatten(name, value, out)
+    if learner:
+        for name, value in out.items():
+            _check_returned_value(name, value)
     return out
+
+
+def _check_returned_value(name, value):
+    if value is None:
+        raise AssertionError(f"your function returned None for {name}: did you forget to compute or return it?")
+    if type(value).__module__.split(".")[0] == "torch":
+        raise AssertionError(
+            f"your function returned a torch {type(value).__name__} for {name}: this exercise is written in NumPy, "
+            "so return a NumPy array (a tensor converts with tensor.detach().cpu().numpy())"
+        )
+    if isinstance(value, (str, bytes)):
+        raise AssertionError(f"your function returned {describe(value)} for {name}; it must be a number or a NumPy array")
+
+
+def _argument_names(reference, count):
+    """The names of a function's first ``count`` positional arguments, for messages."""
+    try:
+        names = [p.name for p in inspect.signature(reference).parameters.values()
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        names = []
+    return [names[i] if i < len(names) else f"argument {i + 1}" for i in range(count)]
+
+
+def _changed(name, before, after):
+    """The name of the first part of an input that differs between ``before`` and ``after``, or None."""
+    if isinstance(before, np.ndarray):
+        same = isinstance(after, np.ndarray) and before.shape == after.shape and before.dtype == after.dtype and (
+            np.array_equal(before, after, equal_nan=np.issubdtype(before.dtype, np.inexact)))
+        return None if same else name
+    if isinstance(before, dict):
+        if not isinstance(after, dict) or list(before) != list(after):
+            return name
+        return next((c for k in before if (c := _changed(f"{name}[{k!r}]", before[k], after[k]))), None)
+    if isinstance(before, (tuple, list)):
+        if type(after) is not type(before) or len(after) != len(before):
+            return name
+        return next((c for i, (b, a) in enumerate(zip(before, after)) if (c := _changed(f"{name}[{i}]", b, a))), None)
+    return None
+
+
+def _changed_input(reference, args, kwargs, used_args, used_kwargs):
+    names = _argument_names(reference, len(args))
+    return next((c for name, b, a in zip(names, args, used_args) if (c := _changed(name, b, a))), None) or next(
+        (c for key in kwargs if (c := _changed(key, kwargs[key], used_kwargs[key]))), None)
 
 
 def _compare(got, expected):
@@ -180,7 +211,7 @@ def _compare(got, expected):
         want = np.asarray(want, dtype=np.float64)
         if have_array.shape != want.shape:
             return np.inf, f"{name} has shape {have_array.shape}, expected {want.shape}"
-        error = relative_error(have_array, want)
+        error = rel_error(have_array, want)
         if not np.isfinite(error):
             error = np.inf
         if error > worst:
@@ -204,46 +235,6 @@ def _passed(title, cases, names, worst, tolerance, verbose):
 def _failed(title, message, verbose):
     _print(verbose, f"FAILED {title}: {message}")
     raise AssertionError(f"{title}: {message}")
-
-
-def verdict(title, outputs, mistakes_for, tolerance=DEFAULT_TOLERANCE, verbose=True):
-    """Compare outputs already computed, print the verdict; raise with a hint when wrong.
-
-    Args:
-        title: what is checked, e.g. ``"lstm step_forward"``.
-        outputs: one dict per case with ``arrays``: ``{name: (learner_value, expected_value)}``,
-            and optionally ``label`` and any other entries ``mistakes_for`` needs.
-        mistakes_for: ``mistakes_for(case) -> iterable of (hint, {name: value})``: the outputs of
-            each planted mistake on that case, in the same order for every case.
-        tolerance: the largest relative error accepted.
-
-    Returns:
-        True when every output matches; otherwise prints and raises ``AssertionError``.
-    """
-    labels = [case.get("label", f"case {i + 1}") for i, case in enumerate(outputs)]
-    worst, first_problem = 0.0, None
-    for label, case in zip(labels, outputs):
-        got = {name: pair[0] for name, pair in case["arrays"].items()}
-        expected = {name: pair[1] for name, pair in case["arrays"].items()}
-        error, problem = _compare(got, expected)
-        if error > worst:
-            worst = error
-        if error > tolerance and first_problem is None:
-            first_problem = f"on {label}, {problem}"
-    names = list(outputs[0]["arrays"])
-    if worst <= tolerance:
-        return _passed(title, labels, names, worst, tolerance, verbose)
-    matched = None
-    per_case = [list(mistakes_for(case)) for case in outputs]
-    for index in range(len(per_case[0])):
-        # the mistake matches when the learner's values equal the planted ones on every case
-        if all(
-            _compare({n: case["arrays"][n][0] for n in mistakes[index][1]}, mistakes[index][1])[0] <= tolerance
-            for case, mistakes in zip(outputs, per_case)
-        ):
-            matched = per_case[0][index][0]
-            break
-    return _failed(title, _failure_message(first_problem, matched, tolerance), verbose)
 
 
 def _failure_message(problem, mistake_hint, tolerance, fallback_hint=None):
@@ -275,22 +266,31 @@ def check_function(title, fn, reference, cases, output_names, mistakes=(), toler
     """
     if not callable(fn):
         raise TypeError(f"fn must be a function, got {describe(fn)}")
+    if not isinstance(verbose, bool):
+        raise TypeError(f"verbose must be True or False, got {describe(verbose)}")
     labels = [case.label for case in cases]
     expected, learner, learner_errors = [], [], []
     for case in cases:
         args, kwargs = case.make_args()
-        expected.append(_unpack(reference(*args, **kwargs), output_names))
+        expected.append(_unpack(reference(*_copy(args), **_copy(kwargs)), output_names))
+        used_args, used_kwargs = _copy(args), _copy(kwargs)
         try:
-            result = fn(*_copy(args), **_copy(kwargs))
+            result = fn(*used_args, **used_kwargs)
         except Exception as exc:
             learner.append(None)
             learner_errors.append(exc)
             continue
+        changed = _changed_input(reference, args, kwargs, used_args, used_kwargs)
+        if changed is not None:
+            return _failed(title, f"on {case.label}, your function modified its input {changed} in place. A function "
+                                  "must not change what it is given (the caller may still need it): compute a new "
+                                  "array (h = ... rather than h += ... or h[...] = ...), or work on a copy, "
+                                  "x = x.copy().", verbose)
         learner_errors.append(None)
         try:
-            learner.append(_unpack(result, output_names))
+            learner.append(_unpack(result, output_names, learner=True))
         except AssertionError as exc:
-            return _failed(title, str(exc), verbose)
+            return _failed(title, f"on {case.label}, {exc}", verbose)
 
     worst, first_problem = 0.0, None
     for label, got, want, exc in zip(labels, learner, expected, learner_errors):
@@ -307,6 +307,38 @@ def check_function(title, fn, reference, cases, output_names, mistakes=(), toler
 
     hint = _matching_mistake(mistakes, cases, output_names, learner, tolerance)
     return _failed(title, _failure_message(first_problem, hint, tolerance, fallback_hint), verbose)
+
+
+def through_forward(step_forward, step_backward):
+    """``(x, state, params, dh_next, dstate_next) -> step_backward's result``, the cache made by ``step_forward``."""
+
+    def run(x, state, params, dh_next, dstate_next):
+        _, _, cache = step_forward(x, state, params)
+        return step_backward(dh_next, dstate_next, cache)
+
+    return run
+
+
+def check_backward_with_forward(title, fn, step_forward, check_forward, verbose, check_backward, reference_forward):
+    """Check a learner's backward whose cache comes from their own ``step_forward`` (or rnnlib's).
+
+    A learner's ``step_forward`` is checked first, silently, with ``check_forward``: when it is
+    wrong the failure names the forward, so that a correct backward is never blamed for it.
+    ``check_backward(step_forward)`` then runs the backward's own check.
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be a function, got {describe(fn)}")
+    if step_forward is not None and not callable(step_forward):
+        raise TypeError(f"step_forward must be a function or None, got {describe(step_forward)}")
+    if not isinstance(verbose, bool):
+        raise TypeError(f"verbose must be True or False, got {describe(verbose)}")
+    if step_forward is not None:
+        try:
+            check_forward(step_forward, verbose=False)
+        except AssertionError as exc:
+            return _failed(title, f"your step_forward is wrong, so the cache it gives your step_backward cannot be "
+                                  f"trusted; step_backward was not checked. Fix step_forward first: {exc}", verbose)
+    return check_backward(step_forward or reference_forward)
 
 
 def _matching_mistake(mistakes, cases, output_names, learner, tolerance):

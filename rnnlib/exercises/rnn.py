@@ -25,7 +25,15 @@ import functools
 
 import numpy as np
 
-from rnnlib.exercises._checking import Case, Mistake, check_function, linspace_array, random_array
+from rnnlib.exercises._checking import (
+    Case,
+    Mistake,
+    check_backward_with_forward,
+    check_function,
+    linspace_array,
+    random_array,
+    through_forward,
+)
 from rnnlib.scratch import rnn as reference
 
 __all__ = ["check_rnn_step_forward", "check_rnn_step_backward", "FORWARD_MISTAKES", "BACKWARD_MISTAKES"]
@@ -229,30 +237,25 @@ def _backward_cases():
     return cases
 
 
-def _through_forward(step_forward, step_backward):
-    """(x, h_prev, params, dh_next, dstate_next) -> step_backward's result, the cache from step_forward."""
-    def run(x, h_prev, params, dh_next, dstate_next):
-        _, _, cache = step_forward(x, h_prev, params)
-        return step_backward(dh_next, dstate_next, cache)
-    return run
-
-
 def check_rnn_step_backward(fn, step_forward=None, verbose=True):
     """Check a learner's ``step_backward(dh_next, dstate_next, cache) -> (dx, dstate, grads)``.
 
     The cache comes from ``step_forward`` (the learner's own, whose cache ``fn`` understands) or,
-    when it is None, from :func:`rnnlib.scratch.rnn.step_forward`. Compares ``dx``, ``dstate``
-    and every entry of ``grads`` with :func:`rnnlib.scratch.rnn.step_backward` on four cases.
-    Prints the verdict; on a mismatch raises ``AssertionError`` naming the mistake when it
-    recognises it. Returns True when correct.
+    when it is None, from :func:`rnnlib.scratch.rnn.step_forward`. A learner's ``step_forward`` is
+    checked first (:func:`check_rnn_step_forward`): when it is wrong, the message says so and
+    the backward is not blamed. Compares ``dx``, ``dstate`` and every entry of ``grads`` with
+    :func:`rnnlib.scratch.rnn.step_backward` on four cases. Prints the verdict; on a mismatch
+    raises ``AssertionError`` naming the mistake when it recognises it. Returns True when correct.
     """
-    if not callable(fn):
-        raise TypeError(f"fn must be a function, got {type(fn).__name__}")
-    learner = _through_forward(step_forward or reference.step_forward, fn)
-    return check_function(
-        "rnn step_backward", learner, _through_forward(reference.step_forward, reference.step_backward),
-        _backward_cases(), output_names=("dx", "dstate", "grads"), mistakes=BACKWARD_MISTAKES, verbose=verbose,
-        fallback_hint="with a = x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh and h = tanh(a): "
-                      "da = (dh_next + dstate_next) * (1 - h**2); dx = da @ W_ih; dh_prev = da @ W_hh; "
-                      "dW_ih = da.T @ x; dW_hh = da.T @ h_prev; db_ih = db_hh = da.sum(axis=0).",
+    return check_backward_with_forward(
+        "rnn step_backward", fn, step_forward, check_rnn_step_forward, verbose,
+        lambda learner_forward: check_function(
+            "rnn step_backward", through_forward(learner_forward, fn),
+            through_forward(reference.step_forward, reference.step_backward), _backward_cases(),
+            output_names=("dx", "dstate", "grads"), mistakes=BACKWARD_MISTAKES, verbose=verbose,
+            fallback_hint="with a = x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh and h = tanh(a): "
+                          "da = (dh_next + dstate_next) * (1 - h**2); dx = da @ W_ih; dh_prev = da @ W_hh; "
+                          "dW_ih = da.T @ x; dW_hh = da.T @ h_prev; db_ih = db_hh = da.sum(axis=0).",
+        ),
+        reference.step_forward,
     )

@@ -38,7 +38,14 @@ from torch import nn
 from rnnlib.nn.attention import AdditiveAttention
 from rnnlib.nn.recurrent import LSTMCell
 from rnnlib.nn.decoding import beam_search, greedy_search
-from rnnlib.validate import check_float, check_integer, check_positive_int, check_shape
+from rnnlib.validate import (
+    check_float,
+    check_integer,
+    check_positive_int,
+    check_shape,
+    check_special_ids,
+    check_token_ids,
+)
 
 __all__ = ["CNNEncoder", "CaptionModel", "caption_loss"]
 
@@ -92,7 +99,8 @@ class CaptionModel(nn.Module):
     """CNN encoder + LSTM decoder, with soft visual attention (``attention=True``) or without.
 
     Args:
-        vocab_size: V, with ``pad_id`` = 0, ``bos_id`` = 1 (``<start>``), ``eos_id`` = 2 (``<end>``).
+        vocab_size: V, with ``pad_id`` = 0, ``bos_id`` = 1 (``<start>``), ``eos_id`` = 2 (``<end>``)
+            by default (three different ids in [0, V)).
         embedding_dim: size of the word embeddings E.
         hidden_size: H, the LSTM state size.
         attention: soft attention over the feature grid at every step (Xu et al.) or the image as
@@ -119,6 +127,7 @@ class CaptionModel(nn.Module):
         check_positive_int("hidden_size", hidden_size)
         if not isinstance(attention, bool):
             raise TypeError(f"attention must be a bool, got {type(attention).__name__}")
+        check_special_ids(vocab_size, bos_id=bos_id, eos_id=eos_id, pad_id=pad_id)
         self.vocab_size, self.use_attention = vocab_size, attention
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
         self.encoder = CNNEncoder(channels)
@@ -165,6 +174,7 @@ class CaptionModel(nn.Module):
         """
         check_integer("captions_in", captions_in)
         check_shape("captions_in", captions_in, (images.shape[0], "T"), note="(one caption per image)")
+        check_token_ids("captions_in", captions_in, self.vocab_size)
         features = self.encode(images)
         state = self.initial_state(features)
         logits, weights = [], []
@@ -216,9 +226,18 @@ def caption_loss(model, batch):
     """Mean cross-entropy per caption word for :func:`rnnlib.train.fit`; batch = (images, captions).
 
     captions (N, L) = ``<start> y_1 .. y_n <end> <pad>...``: the model reads ``captions[:, :-1]``
-    and predicts ``captions[:, 1:]``; padding targets do not count.
+    and predicts ``captions[:, 1:]``; padding targets do not count. A batch whose targets are all
+    padding has no word to predict: its loss is 0 (with zero gradients), not the NaN of 0 / 0.
     """
     images, captions = batch
+    check_integer("captions", captions)
+    check_shape("captions", captions, (images.shape[0], "L"), note="(one caption per image)")
+    if captions.shape[1] < 2:
+        raise ValueError(f"captions must hold <start> and at least one more token (L >= 2), got shape "
+                         f"{tuple(captions.shape)}")
+    check_token_ids("captions", captions, model.vocab_size)
     logits, _ = model(images, captions[:, :-1])
     targets = captions[:, 1:]
+    if not bool((targets != model.pad_id).any()):
+        return logits.sum() * 0.0
     return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=model.pad_id)

@@ -32,7 +32,14 @@ from rnnlib.nn.attention import AdditiveAttention, DotProductAttention
 from rnnlib.nn.decoding import beam_search, greedy_search
 from rnnlib.layout import hidden
 from rnnlib.nn.recurrent import MODULES
-from rnnlib.validate import check_choice, check_integer, check_positive_int, check_shape
+from rnnlib.validate import (
+    check_choice,
+    check_integer,
+    check_positive_int,
+    check_shape,
+    check_special_ids,
+    check_token_ids,
+)
 
 __all__ = ["Seq2Seq", "EncoderOutput", "reverse_padded", "length_mask"]
 
@@ -82,7 +89,8 @@ class Seq2Seq(nn.Module):
         attention_size: hidden size of the additive score's MLP (default: ``hidden_size``).
         bidirectional: read the source in both directions (Bahdanau et al.) or forward only.
         cell: "gru" or "lstm" (rnnlib.nn's, written from tensor primitives).
-        bos_id, eos_id, pad_id: special token ids of the target vocabulary.
+        bos_id, eos_id, pad_id: special token ids of the target vocabulary, all different
+            (``pad_id`` is the padding of the source vocabulary too).
     """
 
     def __init__(
@@ -109,9 +117,11 @@ class Seq2Seq(nn.Module):
         check_choice("cell", cell, ("gru", "lstm"))
         if not isinstance(bidirectional, bool):
             raise TypeError(f"bidirectional must be a bool, got {type(bidirectional).__name__}")
+        check_special_ids(tgt_vocab_size, "tgt_vocab_size", bos_id=bos_id, eos_id=eos_id, pad_id=pad_id)
+        check_special_ids(src_vocab_size, "src_vocab_size", pad_id=pad_id)
         self.attention_kind, self.cell_kind, self.bidirectional = attention, cell, bidirectional
         self.bos_id, self.eos_id, self.pad_id = bos_id, eos_id, pad_id
-        self.tgt_vocab_size = tgt_vocab_size
+        self.src_vocab_size, self.tgt_vocab_size = src_vocab_size, tgt_vocab_size
         recurrent, step_cell = MODULES[cell]
         memory_size = hidden_size * (2 if bidirectional else 1)
         decoder_size = memory_size if decoder_size is None else check_positive_int("decoder_size", decoder_size)
@@ -140,6 +150,7 @@ class Seq2Seq(nn.Module):
     def _check_source(self, src, src_lengths):
         check_integer("src", src)
         check_shape("src", src, ("N", "S"))
+        check_token_ids("src", src, self.src_vocab_size)
         check_integer("src_lengths", src_lengths)
         check_shape("src_lengths", src_lengths, (src.shape[0],), note="(one length per source sequence)")
         if int(src_lengths.min()) < 1 or int(src_lengths.max()) > src.shape[1]:
@@ -208,6 +219,7 @@ class Seq2Seq(nn.Module):
         """
         check_integer("tgt_in", tgt_in)
         check_shape("tgt_in", tgt_in, (src.shape[0], "T"), note="(same batch size as src)")
+        check_token_ids("tgt_in", tgt_in, self.tgt_vocab_size)
         encoded = self.encode(src, src_lengths)
         state = self.initial_state(encoded)
         embedded = self.tgt_embedding(tgt_in)  # (N, T, E): every input token is known in advance

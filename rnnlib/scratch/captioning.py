@@ -75,6 +75,9 @@ def captioning_loss_forward(features, captions, params, pad_id=0):
     _check(features, captions, params)
     captions_in, targets = captions[:, :-1], captions[:, 1:]
     mask = targets != pad_id
+    if not mask.any():
+        raise ValueError(f"captions must hold at least one word to predict after <start> (a token other than "
+                         f"pad_id={pad_id}), got only padding")
     # h_0 = W_p f + b_p
     h0, proj_cache = layers.linear_forward(features, params["W_proj"], params["b_proj"])
     # x_t = E[y_{t-1}]

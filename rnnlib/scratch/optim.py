@@ -11,15 +11,7 @@ its state (momentum, accumulators) by key, so use one optimizer per params dict.
 
 import numpy as np
 
-from rnnlib.validate import check_float
-
-
-def _check_number(name, value, low=0.0, high=None):
-    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
-    if not ok or value < low or (high is not None and value >= high):
-        interval = f"[{low}, {high})" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be a number {interval}, got {value!r}")
-    return float(value)
+from rnnlib.validate import check_float, check_number
 
 
 def _check_pair(params, grads):
@@ -49,10 +41,10 @@ class SGD:
     """
 
     def __init__(self, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
-        self.lr = _check_number("lr", lr)
-        self.momentum = _check_number("momentum", momentum)
-        self.dampening = _check_number("dampening", dampening)
-        self.weight_decay = _check_number("weight_decay", weight_decay)
+        self.lr = check_number("lr", lr, 0)
+        self.momentum = check_number("momentum", momentum, 0)
+        self.dampening = check_number("dampening", dampening, 0)
+        self.weight_decay = check_number("weight_decay", weight_decay, 0)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError(f"nesterov needs momentum > 0 and dampening = 0, got momentum={momentum}, dampening={dampening}")
         self.nesterov = bool(nesterov)
@@ -85,11 +77,11 @@ class Adagrad:
     """
 
     def __init__(self, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10):
-        self.lr = _check_number("lr", lr)
-        self.lr_decay = _check_number("lr_decay", lr_decay)
-        self.weight_decay = _check_number("weight_decay", weight_decay)
-        self.initial_accumulator_value = _check_number("initial_accumulator_value", initial_accumulator_value)
-        self.eps = _check_number("eps", eps)
+        self.lr = check_number("lr", lr, 0)
+        self.lr_decay = check_number("lr_decay", lr_decay, 0)
+        self.weight_decay = check_number("weight_decay", weight_decay, 0)
+        self.initial_accumulator_value = check_number("initial_accumulator_value", initial_accumulator_value, 0)
+        self.eps = check_number("eps", eps, 0)
         self.sum_squares = {}
         self.t = 0
 
@@ -119,13 +111,13 @@ class Adam:
     """
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        self.lr = _check_number("lr", lr)
+        self.lr = check_number("lr", lr, 0)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        self.beta1 = _check_number("betas[0]", betas[0], 0.0, 1.0)
-        self.beta2 = _check_number("betas[1]", betas[1], 0.0, 1.0)
-        self.eps = _check_number("eps", eps)
-        self.weight_decay = _check_number("weight_decay", weight_decay)
+        self.beta1 = check_number("betas[0]", betas[0], 0, 1, high_open=True)
+        self.beta2 = check_number("betas[1]", betas[1], 0, 1, high_open=True)
+        self.eps = check_number("eps", eps, 0)
+        self.weight_decay = check_number("weight_decay", weight_decay, 0)
         self.m, self.v = {}, {}
         self.t = 0
 
@@ -167,7 +159,7 @@ def clip_grad_norm(grads, max_norm):
     Returns the total norm before clipping (a float).
     """
     _check_grads(grads)
-    max_norm = _check_number("max_norm", max_norm)
+    max_norm = check_number("max_norm", max_norm, 0)
     total_norm = float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in grads.values())))
     # torch: clip_coef = max_norm / (total_norm + 1e-6), clamped to at most 1
     scale = min(max_norm / (total_norm + 1e-6), 1.0)
@@ -182,6 +174,6 @@ def clip_grad_value(grads, clip):
     Unlike :func:`clip_grad_norm`, this changes the gradient's direction.
     """
     _check_grads(grads)
-    clip = _check_number("clip", clip)
+    clip = check_number("clip", clip, 0)
     for g in grads.values():
         np.clip(g, -clip, clip, out=g)
