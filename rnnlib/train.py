@@ -16,7 +16,8 @@ Each update is :func:`train_step`, which a chapter can print: the rest of :func:
 bookkeeping. A run can be trusted with a long job:
 
 * a non-finite loss or gradient norm is caught *before* ``optimizer.step()``: the update is not
-  applied, no checkpoint is written, and fit raises :class:`NonFiniteLossError` naming the step;
+  applied, no checkpoint is written after it, and fit stops there (``on_nonfinite="raise"``
+  raises :class:`NonFiniteLossError` naming the step, the loss and the last checkpoint);
 * ``checkpoint_path`` receives atomic checkpoints (a temporary file renamed over the old one)
   holding the model, the optimizer, the position in the data, the history and every random
   state, and ``fit(..., resume=path)`` continues bit-identically to a run that was never
@@ -301,6 +302,9 @@ def _check_fit_arguments(model, data, loss_fn, optimizer, epochs, max_steps, max
     check_choice("on_nonfinite", on_nonfinite, ("raise", "stop"))
     _check_callable("on_step", on_step, "on_step(step, loss, model)")
     _check_callable("receipt", receipt, "receipt(history)")
+    if isinstance(val_data, Iterator):
+        raise TypeError(f"val_data must be re-iterable (it is evaluated more than once), got a one-shot "
+                        f"{type(val_data).__name__}: pass a list of batches")
     if val_data is not None:
         _check_data("val_data", val_data, batch_size if isinstance(val_data, torch.utils.data.Dataset) else None)
     elif eval_every is not None:

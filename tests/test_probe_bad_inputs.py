@@ -10,6 +10,10 @@ Each case runs one call and is classified as
 * **obscure error**: any other exception: raised from inside torch, NumPy or Python, of another
   type, or not naming the argument.
 
+The kinds are those of issue 17: non-finite steps and losses, checkpoints and resume, numbers
+(NaN, inf), the exercise checkers, token and special ids, data splits and series, late or
+misleading errors, and rnnlib.nn under in-place use and autocast.
+
 The test requires no silent wrong result and no obscure error, and prints the counts per kind.
 Run ``python tests/test_probe_bad_inputs.py`` to see every case's outcome.
 """
@@ -684,6 +688,17 @@ def _number_probes():
                             lambda value=value: CharLM(4, 8).sample([1], 3, temperature=value), names=("temperature",)))
         probes.append(Probe(kind, f"CharLM(dropout={value})", lambda value=value: CharLM(4, 8, dropout=value),
                             names=("dropout",)))
+    from rnnlib import energy
+
+    for label, call, name in [
+        ("strubell_energy_kwh(hours=nan)", lambda: energy.strubell_energy_kwh(float("nan")), "hours"),
+        ("strubell_energy_kwh(1, gpu_watts=inf)", lambda: energy.strubell_energy_kwh(1.0, gpu_watts=float("inf")),
+         "gpu_watts"),
+        ("strubell_co2_lbs(kwh=-inf)", lambda: energy.strubell_co2_lbs(float("-inf")), "kwh"),
+        ("dot_product_attention_flops(query_len=2.5)", lambda: energy.dot_product_attention_flops(2.5, 3, 4),
+         "query_len"),
+    ]:
+        probes.append(Probe(kind, label, call, names=(name,)))
     from rnnlib.gradients import scaled_orthogonal
 
     probes.append(Probe(kind, "scaled_orthogonal(rho=nan)", lambda: scaled_orthogonal(3, float("nan")), names=("rho",)))
@@ -1096,9 +1111,74 @@ def _late_probes():
     return probes
 
 
+# ----------------------------------------------------------------------------------------------
+# Kind 8: rnnlib.nn as a drop-in for torch.nn under in-place use and autocast (issue 17 item 5)
+
+
+def _dropin_probes():
+    kind = "in-place use and autocast"
+    probes = []
+    from rnnlib import nn as rnn_nn
+
+    def twin(name, cell):
+        torch.manual_seed(0)
+        ours = getattr(rnn_nn, name)(4, 5) if cell else getattr(rnn_nn, name)(4, 5, batch_first=True)
+        theirs = getattr(torch.nn, name)(4, 5) if cell else getattr(torch.nn, name)(4, 5, batch_first=True)
+        theirs.load_state_dict(ours.state_dict())
+        x = torch.randn(2, 4) if cell else torch.randn(2, 3, 4)
+        return ours, theirs, x
+
+    def first(out):
+        return out[0] if isinstance(out, tuple) else out
+
+    def in_place(name, cell):
+        """The in-place op torch.nn allows on this module's output (issue 17: out.mul_(2) on an RNN, h.add_(1)
+        on an LSTMCell); where torch.nn itself refuses one, rnnlib may refuse it too."""
+        def run():
+            ours, theirs, x = twin(name, cell)
+            results = []
+            for module in (theirs, ours):
+                out = first(module(x))
+                out.mul_(2) if not cell else out.add_(1)
+                try:
+                    out.sum().backward()
+                except RuntimeError:  # autograd's "modified by an inplace operation"
+                    results.append(None)
+                    continue
+                results.append([p.grad.clone() for p in module.parameters()])
+            return results
+        return run
+
+    def same_as_torch(results):
+        theirs, ours = results
+        if theirs is None:
+            return True  # torch.nn refuses this in-place use too
+        return ours is not None and all(torch.allclose(a, b, atol=1e-5) for a, b in zip(theirs, ours))
+
+    def autocast(name, cell):
+        def run():
+            ours, theirs, x = twin(name, cell)
+            reference = first(theirs(x))
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                out = first(ours(x))
+            return out, reference
+        return run
+
+    for name, cell in (("RNN", False), ("LSTM", False), ("GRU", False), ("RNNCell", True), ("LSTMCell", True),
+                       ("GRUCell", True)):
+        probes.append(Probe(kind, f"{name}: in-place op on the output, gradients as torch.nn's", in_place(name, cell),
+                            check=same_as_torch))
+        # torch.nn's GRU, LSTMCell and GRUCell stay float32 under CPU autocast; rnnlib.nn's run in bfloat16: both
+        # are correct to bfloat16's precision
+        probes.append(Probe(kind, f"{name}: under torch.autocast(bfloat16) on CPU", autocast(name, cell),
+                            check=lambda r: r[0].dtype in (torch.bfloat16, torch.float32) and torch.allclose(
+                                r[0].float(), r[1], atol=0.02)))
+    return probes
+
+
 def all_probes():
     return (_nonfinite_probes() + _resume_probes() + _number_probes() + _checker_probes() + _id_probes()
-            + _data_probes() + _late_probes())
+            + _data_probes() + _late_probes() + _dropin_probes())
 
 
 def test_probe_finds_no_silent_wrong_result_and_no_obscure_error():
