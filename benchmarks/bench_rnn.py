@@ -8,7 +8,8 @@ What is measured (float32, batch-first, one layer, one direction):
 
 * **time**: one forward + backward pass of the loss ``sum(outputs)`` (gradients of the input
   and of every parameter), median over ``--repeats`` runs after 3 warm-up runs (the minimum
-  is printed too: on a shared machine it is the better estimate of the unloaded time). The
+  is printed too: on a shared machine it is the better estimate of the unloaded time; and so is
+  the minimum CPU time of this process, robust to other programs' load with ``--threads 1``). The
   implementations take turns inside every repeat (round-robin, rotating who goes first), so a
   burst of load on a shared machine hits all of them alike; ratios are to torch.nn's median in
   the same run. ``torch.set_num_threads(--threads)`` (default 2); NumPy's BLAS gets the same
@@ -105,19 +106,25 @@ def implementations(cell, N, T, D, H, device="cpu", with_scratch=True, seed=0):
 
 
 def time_round_robin(runs, repeats, warmup=3):
-    """(median, minimum) seconds of each run; all runs take turns in every repeat."""
+    """(median, minimum, minimum CPU) seconds of each run; all runs take turns in every repeat.
+
+    The CPU time is this process's (``time.process_time``): with one thread it hardly grows when
+    other programs load the machine, unlike the wall time (with several threads, threads that
+    wait for each other burn CPU time too)."""
     names = list(runs)
     for _ in range(warmup):
         for name in names:
             runs[name]()
     times = {name: [] for name in names}
+    cpu_times = {name: [] for name in names}
     for r in range(repeats):
         order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             runs[name]()
             times[name].append(time.perf_counter() - start)
-    return {name: (statistics.median(t), min(t)) for name, t in times.items()}
+            cpu_times[name].append(time.process_time() - start_cpu)
+    return {name: (statistics.median(times[name]), min(times[name]), min(cpu_times[name])) for name in names}
 
 
 def speed_table(repeats, devices, with_scratch, cells=CELLS, sizes=SIZES):
@@ -127,10 +134,10 @@ def speed_table(repeats, devices, with_scratch, cells=CELLS, sizes=SIZES):
             for cell in cells:
                 runs = implementations(cell, N, T, D, H, device, with_scratch)
                 timings = time_round_robin(runs, repeats)
-                median_ref, min_ref = timings["torch.nn"]
-                for name, (median, fastest) in timings.items():
+                median_ref, min_ref, cpu_ref = timings["torch.nn"]
+                for name, (median, fastest, cpu) in timings.items():
                     rows.append((device, f"({N}, {T}, {D}, {H})", cell, name, median, median / median_ref,
-                                 fastest, fastest / min_ref))
+                                 fastest, fastest / min_ref, cpu, cpu / cpu_ref))
                 print(f"  timed {cell} {(N, T, D, H)} on {device}", file=sys.stderr, flush=True)
     return rows
 
@@ -198,10 +205,12 @@ def main(argv=None):
           f"{args.threads} threads, median of {args.repeats} after 3 warm-up runs")
     print(f"machine: {os.cpu_count()} logical CPUs; load average (1 min) {load_before[0]:.1f} before, "
           f"{load_after[0]:.1f} after; total {time.perf_counter() - started:.0f} s\n")
-    print("| device | (N, T, D, H) | cell | implementation | median ms | ratio to torch.nn | min ms | ratio of mins |")
-    print("|---|---|---|---|---:|---:|---:|---:|")
-    for device, size, cell, name, median, ratio, fastest, min_ratio in speed:
-        print(f"| {device} | {size} | {cell} | {name} | {median * 1e3:.1f} | {ratio:.2f} | {fastest * 1e3:.1f} | {min_ratio:.2f} |")
+    print("| device | (N, T, D, H) | cell | implementation | median ms | ratio to torch.nn | min ms | ratio of mins "
+          "| min CPU ms | ratio of CPU |")
+    print("|---|---|---|---|---:|---:|---:|---:|---:|---:|")
+    for device, size, cell, name, median, ratio, fastest, min_ratio, cpu, cpu_ratio in speed:
+        print(f"| {device} | {size} | {cell} | {name} | {median * 1e3:.1f} | {ratio:.2f} | {fastest * 1e3:.1f} "
+              f"| {min_ratio:.2f} | {cpu * 1e3:.1f} | {cpu_ratio:.2f} |")
     if memory:
         N, D, H = MEMORY_SHAPE
         print(f"\nPeak memory of one forward + backward, (N, D, H) = ({N}, {D}, {H}), float32 "

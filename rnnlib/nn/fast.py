@@ -35,14 +35,6 @@ __all__ = ["rnn_sequence", "lstm_sequence", "gru_sequence"]
 # Helpers shared by the kernels
 
 
-def _input_projection(x, weight_ih, bias):
-    """``x @ W_ih^T + bias`` for all T steps in one matrix product: (T, N, D) -> (T, N, G*H)."""
-    T, N, D = x.shape
-    x2d = x.reshape(T * N, D)
-    xg = torch.mm(x2d, weight_ih.t()) if bias is None else torch.addmm(bias, x2d, weight_ih.t())
-    return xg.view(T, N, -1)
-
-
 class _Schedule:
     """Time bookkeeping for a state buffer ``buf`` of length T + 1 that holds h_0 and every h_t.
 
@@ -103,40 +95,76 @@ def _weight_grad(dgates, inputs):
 
     Computed as (inputs^T @ dgates)^T, the orientation BLAS runs fastest for these shapes.
     """
-    G = dgates.shape[-1]
-    K = inputs.shape[-1]
-    return torch.mm(inputs.reshape(-1, K).t(), dgates.reshape(-1, G)).t()
+    return torch.mm(inputs.reshape(-1, inputs.shape[-1]).t(), dgates.reshape(-1, dgates.shape[-1])).t()
+
+
+def _project(x2d, weight, bias, out=None):
+    """x W^T + b for all T*N rows in one matrix product: (T*N, D) -> (T*N, G*H)."""
+    if bias is None:
+        return torch.mm(x2d, weight.t(), out=out)
+    return torch.addmm(bias, x2d, weight.t(), out=out)
+
+
+def _input_grads(dgates, x2d, weight_ih, need_x, need_bias):
+    """dx (T, N, D) = dgates W_ih and db = sum of dgates over steps and rows, given dL/d(x W_ih^T + b)
+    (T, N, G*H); None where not needed."""
+    T, N, _ = dgates.shape
+    # (W_ih^T dgates^T)^T: the orientation BLAS runs fastest for these shapes
+    dx = torch.mm(weight_ih.t(), dgates.view(T * N, -1).t()).t().view(T, N, -1) if need_x else None
+    return dx, dgates.sum(dim=(0, 1)) if need_bias else None
+
+
+def _weight_grads(dgates, x2d, h_prev, need_ih, need_hh):
+    """dW_ih = sum_t dgates_t^T x_t and dW_hh = sum_t dgates_t^T h_{t-1}, as ONE matrix product
+    over all (T*N) rows of [x_t, h_{t-1}] when both are needed."""
+    if need_ih and need_hh:
+        D = x2d.shape[1]
+        dweight = _weight_grad(dgates, torch.cat([x2d, h_prev.reshape(x2d.shape[0], -1)], dim=1))
+        return dweight[:, :D], dweight[:, D:]
+    return (_weight_grad(dgates, x2d) if need_ih else None), (_weight_grad(dgates, h_prev) if need_hh else None)
+
+
+def _doubled_rows(weight, bias, rows):
+    """Copies of weight and bias with the given block of rows doubled: tanh(a) = 2 sigmoid(2a) - 1,
+    and torch's CPU sigmoid is several times faster than its tanh."""
+    scale = weight.new_ones(weight.shape[0], 1)
+    scale[rows] = 2
+    return weight * scale, None if bias is None else bias * scale[:, 0]
 
 
 # ----------------------------------------------------------------------------------------------
 # Elman RNN: h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)
 
 
-class _RNNRecurrence(torch.autograd.Function):
-    """The recurrence of an Elman RNN over T steps, given the input projections ``xg``."""
+class _RNN(torch.autograd.Function):
+    """An Elman RNN over T steps: forward and hand-written backward."""
 
     @staticmethod
-    def forward(ctx, xg, h0, weight_hh, reverse, relu):
-        T, N, H = xg.shape
+    def forward(ctx, x, h0, weight_ih, weight_hh, bias_ih, bias_hh, reverse, relu):
+        T, N, D = x.shape
+        H = weight_hh.shape[0]
         schedule = _Schedule(T, reverse)
-        hbuf = xg.new_empty(T + 1, N, H)
+        x2d = x.reshape(T * N, D)
+        hbuf = x.new_empty(T + 1, N, H)
         hbuf[schedule.first] = h0
+        # x_t W_ih^T + b_ih + b_hh for every step in one product, written where h_t will be
+        bias = None if bias_ih is None else bias_ih + bias_hh
+        _project(x2d, weight_ih, bias, out=hbuf[schedule.outputs].view(T * N, H))
         weight_hh_t = weight_hh.t()
-        xg_, h_ = _steps(xg, hbuf)
-        for t, prev, new in schedule.steps:
-            # a_t = (x_t W_ih^T + b_ih + b_hh) + h_{t-1} W_hh^T
-            torch.addmm(xg_[t], h_[prev], weight_hh_t, out=h_[new])
-            # h_t = tanh(a_t)   or   relu(a_t)
+        (h_,) = _steps(hbuf)
+        for _, prev, new in schedule.steps:
+            # a_t = (x_t W_ih^T + b_ih + b_hh) + h_{t-1} W_hh^T,   h_t = tanh(a_t)  or  relu(a_t)
+            torch.addmm(h_[new], h_[prev], weight_hh_t, out=h_[new])
             h_[new].relu_() if relu else h_[new].tanh_()
-        ctx.save_for_backward(hbuf, weight_hh)
-        ctx.reverse, ctx.relu = reverse, relu
+        ctx.save_for_backward(x2d, hbuf, weight_ih, weight_hh)
+        ctx.reverse, ctx.relu, ctx.has_bias = reverse, relu, bias_ih is not None
         # a copy: the caller may change its outputs in place, backward reads hbuf
         return hbuf[schedule.outputs].clone()
 
     @staticmethod
     def backward(ctx, dhs):
         _refuse_second_derivatives()
-        hbuf, weight_hh = ctx.saved_tensors
+        x2d, hbuf, weight_ih, weight_hh = ctx.saved_tensors
         schedule = _Schedule(hbuf.shape[0] - 1, ctx.reverse)
         hs = hbuf[schedule.outputs]
         # dh_t/da_t for every step at once: relu' = [h > 0], tanh' = 1 - h^2
@@ -150,9 +178,12 @@ class _RNNRecurrence(torch.autograd.Function):
             if t_next is not None:
                 # dL/dh_{t-1} = (gradient from the output at t-1) + dL/da_t W_hh
                 dh = torch.addmm(dhs_[t_next], da_[t], weight_hh)
-        dh0 = torch.mm(da_[schedule.backward_order[-1]], weight_hh)
-        dweight_hh = _weight_grad(da, hbuf[schedule.previous])
-        return da, dh0, dweight_hh, None, None
+        need = ctx.needs_input_grad  # x, h0, weight_ih, weight_hh, bias_ih, bias_hh
+        dh0 = torch.mm(da_[schedule.backward_order[-1]], weight_hh) if need[1] else None
+        dweight_ih, dweight_hh = _weight_grads(da, x2d, hbuf[schedule.previous], need[2], need[3])
+        # a = x W_ih^T + b_ih + b_hh + ...: both biases get the same gradient
+        dx, dbias = _input_grads(da, x2d, weight_ih, need[0], ctx.has_bias)
+        return dx, dh0, dweight_ih, dweight_hh, dbias, dbias, None, None
 
 
 @_in_autocast_dtype
@@ -162,10 +193,7 @@ def rnn_sequence(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None, rev
     h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)  (or relu). Returns
     ``(hs, h_T)`` with hs (T, N, H).
     """
-    bias = None if bias_ih is None else bias_ih + bias_hh
-    # the input projection of every step in one matrix product, biases folded in
-    xg = _input_projection(x, weight_ih, bias)
-    hs = _RNNRecurrence.apply(xg, state, weight_hh, reverse, nonlinearity == "relu")
+    hs = _RNN.apply(x, state, weight_ih, weight_hh, bias_ih, bias_hh, reverse, nonlinearity == "relu")
     return hs, hs[0] if reverse else hs[-1]
 
 
@@ -173,86 +201,94 @@ def rnn_sequence(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None, rev
 # LSTM (Hochreiter & Schmidhuber 1997, with a forget gate), gate order i, f, g, o
 
 
-class _LSTMRecurrence(torch.autograd.Function):
-    """The recurrence of an LSTM over T steps, given the input projections ``xg`` (T, N, 4H)."""
+class _LSTM(torch.autograd.Function):
+    """An LSTM over T steps: forward and hand-written backward."""
 
     @staticmethod
-    def forward(ctx, xg, h0, c0, weight_hh, reverse):
-        T, N, G = xg.shape
-        H = G // 4
+    def forward(ctx, x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, reverse):
+        T, N, D = x.shape
+        H = weight_hh.shape[1]
         schedule = _Schedule(T, reverse)
-        hbuf = xg.new_empty(T + 1, N, H)
-        cbuf = xg.new_empty(T + 1, N, H)
-        gates = xg.new_empty(T, N, G)  # activated i, f, g, o of every step
-        tanh_c = xg.new_empty(T, N, H)
+        x2d = x.reshape(T * N, D)
+        # g = tanh(a_g) = 2 sigmoid(2 a_g) - 1: with the g rows doubled, ONE sigmoid activates all gates
+        g_rows = slice(2 * H, 3 * H)
+        weight_ih2, bias2 = _doubled_rows(weight_ih, None if bias_ih is None else bias_ih + bias_hh, g_rows)
+        weight_hh2, _ = _doubled_rows(weight_hh, None, g_rows)
+        # x_t W_ih^T + b_ih + b_hh for every step in one product, written where the gates will be
+        gates = _project(x2d, weight_ih2, bias2).view(T, N, 4 * H)
+        hbuf = x.new_empty(T + 1, N, H)
+        cbuf = x.new_empty(T + 1, N, H)
+        tanh_c = x.new_empty(T, N, H)
         hbuf[schedule.first] = h0
         cbuf[schedule.first] = c0
-        weight_hh_t = weight_hh.t()
-        xg_, a_, h_, c_, tanh_c_, if_ = _steps(xg, gates, hbuf, cbuf, tanh_c, gates[:, :, : 2 * H])
+        weight_hh2_t = weight_hh2.t()
+        a_, h_, c_, tanh_c_ = _steps(gates, hbuf, cbuf, tanh_c)
         i_, f_, g_, o_ = _steps(*gates.chunk(4, dim=2))
         for t, prev, new in schedule.steps:
-            # [a_i, a_f, a_g, a_o] = (x_t W_ih^T + b_ih + b_hh) + h_{t-1} W_hh^T   (all gates: one product)
-            torch.addmm(xg_[t], h_[prev], weight_hh_t, out=a_[t])
-            # i = sigmoid(a_i), f = sigmoid(a_f), g = tanh(a_g), o = sigmoid(a_o)
-            if_[t].sigmoid_()
-            g_[t].tanh_()
-            o_[t].sigmoid_()
+            # [a_i, a_f, 2 a_g, a_o] += h_{t-1} W_hh^T   (all gates: one product), then
+            # i = sigmoid(a_i), f = sigmoid(a_f), s = sigmoid(2 a_g), o = sigmoid(a_o)
+            torch.addmm(a_[t], h_[prev], weight_hh2_t, out=a_[t]).sigmoid_()
+            # g = tanh(a_g) = 2 s - 1
+            g_[t].mul_(2).sub_(1)
             # c_t = f * c_{t-1} + i * g
             torch.mul(f_[t], c_[prev], out=c_[new]).addcmul_(i_[t], g_[t])
-            # h_t = o * tanh(c_t)
-            torch.mul(o_[t], torch.tanh(c_[new], out=tanh_c_[t]), out=h_[new])
-        ctx.save_for_backward(hbuf, cbuf, gates, tanh_c, weight_hh)
-        ctx.reverse = reverse
+            # tanh(c_t) = 2 sigmoid(2 c_t) - 1,  h_t = o * tanh(c_t)
+            torch.mul(c_[new], 2, out=tanh_c_[t]).sigmoid_().mul_(2).sub_(1)
+            torch.mul(o_[t], tanh_c_[t], out=h_[new])
+        ctx.save_for_backward(x2d, hbuf, cbuf, gates, tanh_c, weight_ih, weight_hh)
+        ctx.reverse, ctx.has_bias = reverse, bias_ih is not None
         # copies: the caller may change its outputs in place, backward reads hbuf and cbuf
         return hbuf[schedule.outputs].clone(), cbuf[schedule.last].clone()
 
     @staticmethod
     def backward(ctx, dhs, dc_last):
         _refuse_second_derivatives()
-        hbuf, cbuf, gates, tanh_c, weight_hh = ctx.saved_tensors
+        x2d, hbuf, cbuf, gates, tanh_c, weight_ih, weight_hh = ctx.saved_tensors
         T, N, G = gates.shape
         H = G // 4
         schedule = _Schedule(T, ctx.reverse)
         i, f, g, o = gates.chunk(4, dim=2)
         c_prev = cbuf[schedule.previous]
         h = hbuf[schedule.outputs]
-        # Everything that does not depend on the incoming gradient, for all steps at once
-        # (few passes over memory: this part is bandwidth-bound):
-        # sigmoid'(a) = s (1 - s), for i, f and o at once (the g slot is not used); written into
-        # the buffer of dL/dgates, which the loop below overwrites: one (T, N, 4H) array less
+        # Everything that does not depend on the incoming gradient, for all steps at once (this
+        # part is bandwidth-bound: few passes over memory), written into the buffer of dL/dgates,
+        # which the loop below then scales in place:
+        #   dL/da_o          = dL/dh_t * tanh(c_t) o (1 - o)
+        #   dL/d[a_i, a_f, a_g] = dL/dc_t * [g i (1 - i),  c_{t-1} f (1 - f),  i (1 - g^2)]
         dgates = torch.empty_like(gates)
-        dsig = torch.addcmul(gates, gates, gates, value=-1, out=dgates)
-        di, df, _, do = dsig.chunk(4, dim=2)
-        #   dL/da_o  = dL/dh_t * tanh(c_t) o(1 - o)                            -> factor_o
-        factor_o = tanh_c * do
+        di, df, dg, do = dgates.chunk(4, dim=2)
+        torch.addcmul(gates[:, :, : 2 * H], gates[:, :, : 2 * H], gates[:, :, : 2 * H], value=-1,
+                      out=dgates[:, :, : 2 * H])  # sigmoid'(a) = s (1 - s), for i and f
+        di.mul_(g)
+        df.mul_(c_prev)
+        torch.addcmul(i, i * g, g, value=-1, out=dg)
+        torch.addcmul(o, o, o, value=-1, out=do).mul_(tanh_c)
         #   dL/dc_t += dL/dh_t * o (1 - tanh(c_t)^2) = dL/dh_t * (o - h_t tanh(c_t))  -> factor_c
         factor_c = torch.addcmul(o, h, tanh_c, value=-1)
-        #   dL/d[a_i, a_f, a_g] = dL/dc_t * [g i(1-i), c_{t-1} f(1-f), i (1-g^2)]  -> factor_ifg
-        factor_ifg = gates.new_empty(T, N, 3, H)
-        torch.mul(g, di, out=factor_ifg[:, :, 0])
-        torch.mul(c_prev, df, out=factor_ifg[:, :, 1])
-        torch.addcmul(i, i * g, g, value=-1, out=factor_ifg[:, :, 2])
         dgates_4 = dgates.view(T, N, 4, H)
-        dhs_, f_, factor_o_, factor_c_, factor_ifg_, da_, da_o_, da_ifg_ = _steps(
-            dhs, f, factor_o, factor_c, factor_ifg, dgates, dgates_4[:, :, 3], dgates_4[:, :, :3]
+        dhs_, f_, factor_c_, da_, da_o_, da_ifg_ = _steps(
+            dhs, f, factor_c, dgates, dgates_4[:, :, 3], dgates_4[:, :, :3]
         )
         dh = dhs_[schedule.backward_order[0]]
         dc = dc_last
         for t, t_next in zip(schedule.backward_order, schedule.next_t):
-            # dL/da_o = dL/dh_t * factor_o
-            torch.mul(dh, factor_o_[t], out=da_o_[t])
+            # dL/da_o = dL/dh_t * tanh(c_t) o (1 - o)
+            da_o_[t].mul_(dh)
             # dL/dc_t = (dL/dc_{t+1} * f_{t+1}) + dL/dh_t * factor_c
             dc = torch.addcmul(dc, dh, factor_c_[t])
-            # dL/d[a_i, a_f, a_g] = dL/dc_t * factor_ifg
-            torch.mul(factor_ifg_[t], dc.unsqueeze(1), out=da_ifg_[t])
+            # dL/d[a_i, a_f, a_g] = dL/dc_t * [...]
+            da_ifg_[t].mul_(dc.unsqueeze(1))
             # dL/dc_{t-1} (its part through c_t = f * c_{t-1} + ...)
             dc = dc * f_[t]
             if t_next is not None:
                 # dL/dh_{t-1} = (gradient from the output at t-1) + dL/da_t W_hh
                 dh = torch.addmm(dhs_[t_next], da_[t], weight_hh)
-        dh0 = torch.mm(da_[schedule.backward_order[-1]], weight_hh)
-        dweight_hh = _weight_grad(dgates, hbuf[schedule.previous])
-        return dgates, dh0, dc, dweight_hh, None
+        need = ctx.needs_input_grad  # x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh
+        dh0 = torch.mm(da_[schedule.backward_order[-1]], weight_hh) if need[1] else None
+        dweight_ih, dweight_hh = _weight_grads(dgates, x2d, hbuf[schedule.previous], need[3], need[4])
+        # a = x W_ih^T + b_ih + b_hh + ...: both biases get the same gradient
+        dx, dbias = _input_grads(dgates, x2d, weight_ih, need[0], ctx.has_bias)
+        return dx, dh0, dc, dweight_ih, dweight_hh, dbias, dbias, None
 
 
 @_in_autocast_dtype
@@ -268,9 +304,7 @@ def lstm_sequence(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None, re
 
     Returns ``(hs, (h_T, c_T))`` with hs (T, N, H).
     """
-    bias = None if bias_ih is None else bias_ih + bias_hh
-    xg = _input_projection(x, weight_ih, bias)
-    hs, c_last = _LSTMRecurrence.apply(xg, state[0], state[1], weight_hh, reverse)
+    hs, c_last = _LSTM.apply(x, state[0], state[1], weight_ih, weight_hh, bias_ih, bias_hh, reverse)
     return hs, (hs[0] if reverse else hs[-1], c_last)
 
 
@@ -279,17 +313,22 @@ def lstm_sequence(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None, re
 #   n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
 
 
-class _GRURecurrence(torch.autograd.Function):
-    """The recurrence of a GRU over T steps, given the input projections ``xg`` (T, N, 3H)."""
+class _GRU(torch.autograd.Function):
+    """A GRU over T steps: forward and hand-written backward."""
 
     @staticmethod
-    def forward(ctx, xg, h0, weight_hh, bias_hh, reverse):
-        T, N, G = xg.shape
-        H = G // 3
+    def forward(ctx, x, h0, weight_ih, weight_hh, bias_ih, bias_hh, reverse):
+        T, N, D = x.shape
+        H = weight_hh.shape[1]
         schedule = _Schedule(T, reverse)
-        hbuf = xg.new_empty(T + 1, N, H)
-        rzu = xg.new_empty(T, N, G)  # r, z and u_n = h_{t-1} W_hn^T + b_hn of every step
-        n_all = xg.new_empty(T, N, H)
+        x2d = x.reshape(T * N, D)
+        # n = tanh(a_n) = 2 sigmoid(2 a_n) - 1: the input part of a_n is projected doubled
+        weight_ih2, bias_ih2 = _doubled_rows(weight_ih, bias_ih, slice(2 * H, 3 * H))
+        # x_t W_ih^T + b_ih for every step in one product
+        xg = _project(x2d, weight_ih2, bias_ih2).view(T, N, 3 * H)
+        hbuf = x.new_empty(T + 1, N, H)
+        rzu = x.new_empty(T, N, 3 * H)  # r, z and u_n = h_{t-1} W_hn^T + b_hn of every step
+        n_all = x.new_empty(T, N, H)
         hbuf[schedule.first] = h0
         weight_hh_t = weight_hh.t()
         xg_rz_, xg_n_, u_, rz_, r_, z_, u_n_, n_, h_ = _steps(
@@ -303,20 +342,19 @@ class _GRURecurrence(torch.autograd.Function):
                 torch.addmm(bias_hh, h_[prev], weight_hh_t, out=u_[t])
             # r = sigmoid(x_t W_ir^T + b_ir + u_r),  z = sigmoid(x_t W_iz^T + b_iz + u_z)
             rz_[t].add_(xg_rz_[t]).sigmoid_()
-            # n = tanh(x_t W_in^T + b_in + r * u_n)
-            torch.addcmul(xg_n_[t], r_[t], u_n_[t], out=n_[t]).tanh_()
+            # n = tanh(x_t W_in^T + b_in + r * u_n) = 2 sigmoid(2 (...)) - 1
+            torch.addcmul(xg_n_[t], r_[t], u_n_[t], value=2, out=n_[t]).sigmoid_().mul_(2).sub_(1)
             # h_t = (1 - z) * n + z * h_{t-1}
             torch.lerp(n_[t], h_[prev], z_[t], out=h_[new])
-        ctx.save_for_backward(hbuf, rzu, n_all, weight_hh)
-        ctx.reverse = reverse
-        ctx.has_bias = bias_hh is not None
+        ctx.save_for_backward(x2d, hbuf, rzu, n_all, weight_ih, weight_hh)
+        ctx.reverse, ctx.has_bias = reverse, bias_ih is not None
         # a copy: the caller may change its outputs in place, backward reads hbuf
         return hbuf[schedule.outputs].clone()
 
     @staticmethod
     def backward(ctx, dhs):
         _refuse_second_derivatives()
-        hbuf, rzu, n, weight_hh = ctx.saved_tensors
+        x2d, hbuf, rzu, n, weight_ih, weight_hh = ctx.saved_tensors
         T, N, G = rzu.shape
         H = G // 3
         schedule = _Schedule(T, ctx.reverse)
@@ -345,13 +383,16 @@ class _GRURecurrence(torch.autograd.Function):
                 # dL/dh_{t-1} = (gradient from the output at t-1) + dL/dh_t z + dL/du_t W_hh
                 direct = torch.addcmul(dhs_[t_next], dh_[t], z_[t])
                 torch.addmm(direct, du_[t], weight_hh, out=dh_[t_next])
-        dh0 = torch.addmm(dh_[order[-1]] * z_[order[-1]], du_[order[-1]], weight_hh)
-        dweight_hh = _weight_grad(du, h_prev)
+        need = ctx.needs_input_grad  # x, h0, weight_ih, weight_hh, bias_ih, bias_hh
+        dh0 = torch.addmm(dh_[order[-1]] * z_[order[-1]], du_[order[-1]], weight_hh) if need[1] else None
+        dweight_hh = _weight_grad(du, h_prev) if need[3] else None
         dbias_hh = du.sum(dim=(0, 1)) if ctx.has_bias else None
         # the input part of the gates: r and z share dL/du; n gets dL/dh_t * factor_n, written
         # over dL/du_n (no longer needed) so that du becomes dL/dxg without a new array
         torch.mul(dh_all, factor_n, out=du[:, :, 2 * H :])
-        return du, dh0, dweight_hh, dbias_hh, None
+        dweight_ih = _weight_grad(du, x2d) if need[2] else None
+        dx, dbias_ih = _input_grads(du, x2d, weight_ih, need[0], ctx.has_bias)
+        return dx, dh0, dweight_ih, dweight_hh, dbias_ih, dbias_hh, None
 
 
 @_in_autocast_dtype
@@ -367,6 +408,5 @@ def gru_sequence(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None, rev
 
     Returns ``(hs, h_T)`` with hs (T, N, H).
     """
-    xg = _input_projection(x, weight_ih, bias_ih)
-    hs = _GRURecurrence.apply(xg, state, weight_hh, bias_hh, reverse)
+    hs = _GRU.apply(x, state, weight_ih, weight_hh, bias_ih, bias_hh, reverse)
     return hs, hs[0] if reverse else hs[-1]
