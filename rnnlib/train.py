@@ -807,7 +807,8 @@ def _check_optimizer_state(payload, optimizer):
         if len(group["params"]) != len(saved_group.get("params", ())):
             raise ValueError(f"optimizer's parameter group {i} holds {len(group['params'])} tensors, the one saved "
                              f"in {path!r} holds {len(saved_group.get('params', ()))}")
-        if set(group) != set(saved_group):
+        # without the class name (older checkpoints), the settings tell the kind of optimizer
+        if saved_class is None and set(group) != set(saved_group):
             raise ValueError(f"optimizer's settings {sorted(group)} differ from those saved in {path!r} "
                              f"{sorted(saved_group)}: is it another kind of optimizer?")
         index.update(zip(saved_group["params"], group["params"]))

@@ -269,55 +269,57 @@ def test_resume_continues_bit_identically_with_shuffling_and_dropout(tmp_path, k
 _CRASH_SCRIPT = """
 import os, sys, torch
 from rnnlib.train import fit
-torch.set_num_threads(1)
-g = torch.Generator().manual_seed(0)
-x = torch.randn(40, 3, generator=g)
-data = torch.utils.data.TensorDataset(x, x.sum(1, keepdim=True))
-crash_at = int(sys.argv[2])
-saves = []
-real_save = torch.save
 
-def save_then_die(obj, f, *args, **kwargs):
-    saves.append(1)
-    if len(saves) == crash_at:  # the process is killed in the middle of writing this checkpoint
-        f.write(b"PK half a checkpoint")
-        f.flush()
-        os._exit(9)
-    return real_save(obj, f, *args, **kwargs)
 
-if crash_at:
+def train(path, crash_at=0, resume=None):
+    torch.set_num_threads(1)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 3, generator=g)
+    data = torch.utils.data.TensorDataset(x, x.sum(1, keepdim=True))
+    saves, real_save = [], torch.save
+
+    def save_then_die(obj, f, *args, **kwargs):
+        saves.append(1)
+        if len(saves) == crash_at:  # the process is killed in the middle of writing this checkpoint
+            f.write(b"PK half a checkpoint")
+            f.flush()
+            os._exit(9)
+        return real_save(obj, f, *args, **kwargs)
+
     torch.save = save_then_die
-torch.manual_seed(5)
-model = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Dropout(0.3), torch.nn.Linear(16, 1))
-resume = sys.argv[1] if os.path.exists(sys.argv[1]) and not crash_at else None
-fit(model, data, lambda m, b: torch.nn.functional.mse_loss(m(b[0]), b[1]),
-    optimizer=torch.optim.Adam(model.parameters(), lr=0.01), epochs=3, batch_size=6, progress=False,
-    device="cpu", seed=3, checkpoint_path=sys.argv[1], checkpoint_every=2, resume=resume)
-torch.save([p.detach() for p in model.parameters()], sys.argv[3])
+    try:
+        torch.manual_seed(5)
+        model = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Dropout(0.3), torch.nn.Linear(16, 1))
+        fit(model, data, lambda m, b: torch.nn.functional.mse_loss(m(b[0]), b[1]),
+            optimizer=torch.optim.Adam(model.parameters(), lr=0.01), epochs=3, batch_size=6, progress=False,
+            device="cpu", seed=3, checkpoint_path=path, checkpoint_every=2, resume=resume)
+    finally:
+        torch.save = real_save
+    return [p.detach() for p in model.parameters()]
+
+
+if __name__ == "__main__":
+    train(sys.argv[1], crash_at=int(sys.argv[2]))
 """
 
 
 def test_a_kill_in_the_middle_of_a_save_leaves_the_previous_checkpoint_and_resume_is_exact(tmp_path):
-    script = tmp_path / "train.py"
+    script = tmp_path / "crash_training.py"
     script.write_text(_CRASH_SCRIPT)
-    env = dict(os.environ, RNNLIB_PROGRESS="0", OMP_NUM_THREADS="1")
-
-    def run(path, crash_at, out):
-        return subprocess.run([sys.executable, str(script), str(path), str(crash_at), str(out)], env=env,
-                              capture_output=True, text=True, timeout=300)
-
-    whole = run(tmp_path / "whole.pt", 0, tmp_path / "whole_params.pt")
-    assert whole.returncode == 0, whole.stderr
     path = tmp_path / "run.pt"
-    # checkpoints at steps 2, 4, 6, 7 (end of epoch 1), 8, ...: it dies while writing the one of step 8
-    killed = run(path, 5, tmp_path / "unused.pt")
-    assert killed.returncode == 9
+    # checkpoints at steps 2, 4, 6, 7 (end of epoch 1), 8, ...: the process dies while writing the one of step 8
+    killed = subprocess.run([sys.executable, str(script), str(path), "5"], capture_output=True, text=True,
+                            env=dict(os.environ, RNNLIB_PROGRESS="0", OMP_NUM_THREADS="1"), timeout=300)
+    assert killed.returncode == 9, killed.stderr
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".run.pt.")]
     assert len(leftovers) == 1  # the half-written temporary file; run.pt itself is intact
     assert torch.load(path, weights_only=True)["extra"]["step"] == 7
-    resumed = run(path, 0, tmp_path / "resumed_params.pt")
-    assert resumed.returncode == 0, resumed.stderr
-    for p, q in zip(torch.load(tmp_path / "whole_params.pt"), torch.load(tmp_path / "resumed_params.pt")):
+
+    namespace = {"__name__": "crash_training"}
+    exec(compile(_CRASH_SCRIPT, str(script), "exec"), namespace)
+    resumed = namespace["train"](path, resume=path)
+    whole = namespace["train"](tmp_path / "whole.pt")
+    for p, q in zip(whole, resumed):
         assert torch.equal(p, q)
 
 
