@@ -75,11 +75,6 @@ def check_integer(name, x):
         raise TypeError(f"{name} must have an integer dtype, got {dtype}")
 
 
-def check_same_dtype(name, x, ref_name, ref):
-    if x.dtype != ref.dtype:
-        raise TypeError(f"{name} must have the same dtype as {ref_name} ({ref.dtype}), got {x.dtype}")
-
-
 def check_choice(name, value, choices):
     """Raise ValueError unless ``value`` is one of ``choices``."""
     if value not in choices:
