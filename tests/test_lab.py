@@ -177,7 +177,8 @@ def test_chapter_reads_well_in_jupyterlab(lab, stem):
 
         # Code cells that the book hides are collapsed in JupyterLab too
         hidden = sum(1 for c in nb.cells if c.cell_type == "code" and c.metadata.get("jupyter", {}).get("source_hidden"))
-        assert seen["hiddenInputs"] >= min(hidden, 1), f"{hidden} code cells should be collapsed, {seen['hiddenInputs']} are"
+        assert hidden, f"{stem}: no code cell is marked collapsed (tools/execute_notebooks.py marks solutions' code)"
+        assert seen["hiddenInputs"] >= hidden, f"{hidden} code cells should be collapsed, {seen['hiddenInputs']} are"
 
         # No raw markup, nothing unevaluated
         text = "\n".join(seen["text"])
