@@ -71,8 +71,8 @@ def effective_seed(seed):
 def seed_everything(seed):
     """Seed Python's ``random``, NumPy's global generator and torch (CPU and CUDA).
 
-    The seed used is :func:`effective_seed` ``(seed)``: ``seed`` itself, unless the environment
-    variable ``RNNLIB_SEED`` selects another seed family.
+    The seed used is :func:`rnnlib.device.effective_seed` ``(seed)``: ``seed`` itself, unless
+    the environment variable ``RNNLIB_SEED`` selects another seed family.
 
     Returns a fresh ``numpy.random.Generator`` seeded with that seed, which is what new code
     should draw from.
