@@ -15,7 +15,7 @@ __all__ = [
     "bias_scores",
     "bias_amplification",
     "corpus_bleu",
-    "caption_semantic_scores",
+    "object_scores",
     "anti_diagonal_share",
 ]
 
@@ -166,44 +166,44 @@ def corpus_bleu(hypotheses, references):
     return float(sacrebleu.corpus_bleu(hypotheses, streams).score)
 
 
-def caption_semantic_scores(captions, scenes):
-    """Parse each caption back into objects and relations and compare them with its scene.
+def object_scores(predicted, truth, well_formed=None):
+    """Compare, example by example, the objects a model named with the true ones.
 
-    ``captions``: N strings or word lists in the scene grammar of :mod:`rnnlib.data.scenes`
-    (``a <size> <colour> <shape>`` groups joined by ``left of``); ``scenes``: N lists of the true
-    objects, left to right, each a ``(size, colour, shape)`` triple or a
-    :class:`~rnnlib.data.scenes.SceneObject`. Counted over the whole corpus (micro-averaged):
+    ``predicted`` and ``truth``: one sequence of objects per example (any hashable objects, in
+    their order, e.g. attribute triples read left to right); ``well_formed``: one bool per example
+    (did the output parse cleanly; all True when None). Counted over the whole corpus
+    (micro-averaged):
 
-    - objects: a named object matches a true object with the same size, colour and shape
-      (multisets: each true object matches once); precision = matches / objects named,
-      recall = matches / true objects, F1 = 2PR / (P + R);
-    - relation accuracy: the fraction of the true relations "A left of B" (A, B neighbours, as
-      attribute triples) that the caption states;
-    - exact: the fraction of captions that name exactly the true objects in the true order;
-    - well_formed: the fraction of captions that parse without stray words.
+    - objects: a named object matches a true object equal to it (multisets: each true object
+      matches once); precision = matches / objects named, recall = matches / true objects,
+      F1 = 2PR / (P + R);
+    - relation accuracy: the fraction of the true relations "A before B" (A, B neighbours) that
+      the prediction states;
+    - exact: the fraction of examples whose objects are exactly the true ones in the true order
+      (and well formed);
+    - well_formed: the fraction of well-formed examples.
 
-    Returns a dict of floats with those six keys.
+    Returns a dict of floats with the keys object_precision, object_recall, object_f1,
+    relation_accuracy, exact and well_formed.
     """
     from collections import Counter
 
-    from rnnlib.data.scenes import parse_caption
-
-    if len(captions) != len(scenes):
-        raise ValueError(f"scenes must hold one scene per caption ({len(captions)}), got {len(scenes)}")
-    if not captions:
-        raise ValueError("captions must not be empty, got 0 captions")
-    named = true = matched = true_relations = matched_relations = exact = well_formed = 0
-    for caption, scene in zip(captions, scenes):
-        truth = [tuple(o.attributes) if hasattr(o, "attributes") else tuple(o) for o in scene]
-        predicted, ok = parse_caption(caption)
-        named += len(predicted)
-        true += len(truth)
-        matched += sum((Counter(predicted) & Counter(truth)).values())
-        relations = Counter(zip(truth, truth[1:]))
+    well_formed = [True] * len(predicted) if well_formed is None else list(well_formed)
+    if not len(predicted) == len(truth) == len(well_formed):
+        raise ValueError(f"truth and well_formed must hold one entry per prediction ({len(predicted)}), "
+                         f"got {len(truth)} and {len(well_formed)}")
+    if not predicted:
+        raise ValueError("predicted must not be empty, got 0 examples")
+    named = true = matched = true_relations = matched_relations = exact = 0
+    for said, real, ok in zip(predicted, truth, well_formed):
+        said, real = list(said), list(real)
+        named += len(said)
+        true += len(real)
+        matched += sum((Counter(said) & Counter(real)).values())
+        relations = Counter(zip(real, real[1:]))
         true_relations += sum(relations.values())
-        matched_relations += sum((Counter(zip(predicted, predicted[1:])) & relations).values())
-        exact += predicted == truth and ok
-        well_formed += ok
+        matched_relations += sum((Counter(zip(said, said[1:])) & relations).values())
+        exact += said == real and ok
     precision = matched / named if named else 0.0
     recall = matched / true if true else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -212,8 +212,8 @@ def caption_semantic_scores(captions, scenes):
         "object_recall": recall,
         "object_f1": f1,
         "relation_accuracy": matched_relations / true_relations if true_relations else float("nan"),
-        "exact": exact / len(captions),
-        "well_formed": well_formed / len(captions),
+        "exact": exact / len(predicted),
+        "well_formed": sum(well_formed) / len(predicted),
     }
 
 
@@ -250,3 +250,10 @@ def anti_diagonal_share(weights, src_lengths, tolerance=1):
         aligned += int((np.abs(looked_at - reversed_position) <= tolerance).sum())
         counted += length
     return aligned / counted
+
+
+def caption_semantic_scores(captions, scenes):
+    """Old place of :func:`rnnlib.data.scenes.caption_semantic_scores`, kept until chapter 7 imports it there."""
+    from rnnlib.data.scenes import caption_semantic_scores as scores
+
+    return scores(captions, scenes)

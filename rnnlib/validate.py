@@ -5,6 +5,7 @@ Every message names the argument, what was received and what was expected, e.g.
 torch, so rnnlib.scratch can use it.
 """
 
+import functools
 import math
 import numbers
 
@@ -210,3 +211,34 @@ def check_special_ids(vocab_size=None, vocab_name="vocab_size", distinct=None, *
                 raise ValueError(f"{first} and {second} must be different token ids, got {first}={ids[first]} "
                                  f"and {second}={ids[second]}")
     return tuple(int(v) for v in ids.values())
+
+
+def check_rng(rng, name="rng"):
+    """Randomness, the one convention of rnnlib.data: a ``numpy.random.Generator`` (used as is, so
+    its state advances) or an int seed >= 0 (a new generator). Returns the Generator."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        if rng < 0:
+            raise ValueError(f"{name} must be a numpy.random.Generator or an int seed >= 0, got {rng}")
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"{name} must be a numpy.random.Generator or an int seed >= 0, got {type(rng).__name__} {rng!r}")
+
+
+def renamed_arguments(**old_to_new):
+    """Decorator: also accept the old keyword name of a renamed argument (``seed=`` for ``rng=``),
+    for callers written before the rename."""
+
+    def decorate(function):
+        @functools.wraps(function)
+        def call(*args, **kwargs):
+            for old, new in old_to_new.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{function.__qualname__}() got both {new}= and its old name {old}=")
+                    kwargs[new] = kwargs.pop(old)
+            return function(*args, **kwargs)
+
+        return call
+
+    return decorate

@@ -6,7 +6,7 @@ Append new shared plots here; a plot used by one chapter only stays in that chap
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["plot_history", "plot_heatmap", "plot_gate_diagram", "draw_unrolled_rnn", "draw_encoder_decoder"]
+__all__ = ["plot_history", "plot_heatmap", "draw_lstm_cell", "draw_gru_cell", "draw_unrolled_rnn", "draw_encoder_decoder"]
 
 
 def _axes(ax, figsize=(6, 3.5)):
@@ -54,130 +54,168 @@ def plot_heatmap(matrix, row_labels=None, col_labels=None, ax=None, cmap="viridi
 
 # ----------------------------------------------------------------------------------------------
 # Gate diagrams of the LSTM and GRU cells (chapter 4), drawn with matplotlib patches only.
+# Sizes are chosen for a figure about 7 inches wide shown at the book's width: text >= 12 pt.
 
-_GATE_COLOURS = {"sigma": "#f6c85f", "tanh": "#9dd866", "op": "#ffffff", "line": "#333333"}
+_GATE_COLOURS = {"sigma": "#f6c85f", "tanh": "#9dd866", "op": "#ffffff", "line": "#333333", "back": "#eef3fa"}
+_HIGHWAY = "#d62728"
+_TEXT = 14  # points
+_TOP, _GATES, _BOTTOM = 3.3, 1.45, 0.55  # heights of the carried state, the gate boxes, the inputs
 
 
-def _gate_box(ax, x, y, text, label=None, colour=None):
+def _cell_axes(ax):
+    """Axes for a cell diagram, with the cell's background box."""
     from matplotlib.patches import FancyBboxPatch
 
-    ax.add_patch(FancyBboxPatch((x - 0.38, y - 0.22), 0.76, 0.44, boxstyle="round,pad=0.04",
-                                facecolor=colour or _GATE_COLOURS["sigma"], edgecolor=_GATE_COLOURS["line"]))
-    ax.text(x, y, text, ha="center", va="center", fontsize=11)
-    if label:
-        ax.text(x + 0.45, y - 0.38, label, ha="left", va="center", fontsize=10, style="italic")
-
-
-def _op_circle(ax, x, y, text):
-    from matplotlib.patches import Circle
-
-    ax.add_patch(Circle((x, y), 0.2, facecolor=_GATE_COLOURS["op"], edgecolor=_GATE_COLOURS["line"], zorder=3))
-    ax.text(x, y, text, ha="center", va="center", fontsize=11, zorder=4)
-
-
-def _arrow(ax, start, end, colour=None, width=1.4):
-    ax.annotate("", xy=end, xytext=start,
-                arrowprops=dict(arrowstyle="-|>", color=colour or _GATE_COLOURS["line"], lw=width, shrinkA=9, shrinkB=9))
-
-
-def _line(ax, points, colour=None, width=1.4):
-    xs, ys = zip(*points)
-    ax.plot(xs, ys, color=colour or _GATE_COLOURS["line"], lw=width, solid_capstyle="round")
-
-
-def plot_gate_diagram(cell="lstm", ax=None):
-    """Draw the gates of one LSTM or GRU step, in PyTorch's convention, and return the Axes.
-
-    LSTM (gate order i, f, g, o): the cell state runs along the top, touched only by an
-    elementwise product with the forget gate and a sum -- the "gradient highway"
-    (:math:`\\partial c_t / \\partial c_{t-1} = \\mathrm{diag}(f_t)`). GRU (gate order r, z, n): the
-    hidden state runs along the top and is interpolated, :math:`h_t = (1 - z) \\odot n + z \\odot h_{t-1}`,
-    with the reset gate inside the candidate, :math:`n = \\tanh(W_{in} x + b_{in} + r \\odot (W_{hn} h + b_{hn}))`.
-
-    Args:
-        cell: "lstm" or "gru".
-        ax: Axes to draw on (a new 7 x 3.6 inch figure if None).
-    """
-    if cell not in ("lstm", "gru"):
-        raise ValueError(f"cell must be one of 'lstm', 'gru', got {cell!r}")
-    ax = _axes(ax, figsize=(7, 3.6))
-    from matplotlib.patches import FancyBboxPatch
-
-    ax.add_patch(FancyBboxPatch((0.2, 0.15), 6.6, 3.6, boxstyle="round,pad=0.05", facecolor="#eef3fa",
+    ax = _axes(ax, figsize=(7, 4))
+    ax.add_patch(FancyBboxPatch((0.2, 0.15), 6.6, 3.6, boxstyle="round,pad=0.05", facecolor=_GATE_COLOURS["back"],
                                 edgecolor="#8aa1c1", zorder=0))
-    top, bottom, gates = 3.3, 0.55, 1.45
-    highway = "#d62728"
-    if cell == "lstm":
-        # cell state: c_{t-1} -> (x f) -> (+ i*g) -> c_t
-        _line(ax, [(-0.4, top), (1.3, top)], highway, 2.6)
-        _op_circle(ax, 1.5, top, "×")
-        _line(ax, [(1.7, top), (3.1, top)], highway, 2.6)
-        _op_circle(ax, 3.3, top, "+")
-        _arrow(ax, (3.5, top), (7.4, top), highway, 2.6)
-        ax.text(-0.45, top + 0.22, "$c_{t-1}$", fontsize=12)
-        ax.text(7.0, top + 0.22, "$c_t$", fontsize=12)
-        # inputs: h_{t-1} along the bottom, x_t joining from below
-        _line(ax, [(-0.4, bottom), (5.1, bottom)])
-        ax.text(-0.45, bottom + 0.15, "$h_{t-1}$", fontsize=12)
-        _line(ax, [(0.8, -0.35), (0.8, bottom)])
-        ax.text(0.55, -0.55, "$x_t$", fontsize=12)
-        for x, text, label, colour in [(1.5, "σ", "f", None), (2.6, "σ", "i", None),
-                                        (3.7, "tanh", "g", _GATE_COLOURS["tanh"]), (5.1, "σ", "o", None)]:
-            _arrow(ax, (x, bottom), (x, gates))
-            _gate_box(ax, x, gates, text, label, colour)
-        _arrow(ax, (1.5, gates), (1.5, top))
-        _op_circle(ax, 3.3, 2.4, "×")
-        _arrow(ax, (2.6, gates), (3.3, 2.4))
-        _arrow(ax, (3.7, gates), (3.3, 2.4))
-        _arrow(ax, (3.3, 2.4), (3.3, top))
-        # output: h_t = o * tanh(c_t)
-        _arrow(ax, (5.9, top), (5.9, 2.45))
-        _gate_box(ax, 5.9, 2.35, "tanh", None, _GATE_COLOURS["tanh"])
-        _op_circle(ax, 5.9, gates, "×")
-        _arrow(ax, (5.9, 2.35), (5.9, gates))
-        _arrow(ax, (5.1, gates), (5.9, gates))
-        _line(ax, [(5.9, gates - 0.2), (5.9, bottom), (7.4, bottom)])
-        _arrow(ax, (6.3, bottom), (7.4, bottom))
-        ax.text(7.0, bottom + 0.15, "$h_t$", fontsize=12)
-        ax.set_title("LSTM cell (PyTorch gate order i, f, g, o)")
-    else:
-        # hidden state: h_{t-1} -> (x z) -> (+ (1-z)*n) -> h_t
-        _line(ax, [(-0.4, top), (1.4, top)], highway, 2.6)
-        _op_circle(ax, 1.6, top, "×")
-        _line(ax, [(1.8, top), (4.7, top)], highway, 2.6)
-        _op_circle(ax, 4.9, top, "+")
-        _arrow(ax, (5.1, top), (7.4, top), highway, 2.6)
-        ax.text(-0.45, top + 0.22, "$h_{t-1}$", fontsize=12)
-        ax.text(7.0, top + 0.22, "$h_t$", fontsize=12)
-        # h_{t-1} also feeds the gates from below, next to x_t
-        _line(ax, [(0.5, top), (0.5, bottom), (4.9, bottom)])
-        _line(ax, [(1.0, -0.35), (1.0, bottom)])
-        ax.text(0.75, -0.55, "$x_t$", fontsize=12)
-        _arrow(ax, (1.6, bottom), (1.6, gates))
-        _gate_box(ax, 1.6, gates, "σ", "z")
-        _arrow(ax, (1.6, gates), (1.6, top))
-        _arrow(ax, (2.8, bottom), (2.8, gates))
-        _gate_box(ax, 2.8, gates, "σ", "r")
-        # candidate: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)): r scales the recurrent part only
-        _op_circle(ax, 3.85, gates, "×")
-        _arrow(ax, (2.8, gates), (3.85, gates))
-        _arrow(ax, (3.85, bottom), (3.85, gates))
-        ax.text(3.85, gates + 0.32, "$r \\odot (W_{hn}h + b_{hn})$", fontsize=8, ha="center")
-        _arrow(ax, (3.85, gates), (4.9, gates))
-        _arrow(ax, (4.9, bottom), (4.9, gates))
-        _gate_box(ax, 4.9, gates, "tanh", "n", _GATE_COLOURS["tanh"])
-        _op_circle(ax, 2.9, 2.5, "1−")
-        _arrow(ax, (1.6, gates), (2.9, 2.5))
-        _op_circle(ax, 4.9, 2.5, "×")
-        _arrow(ax, (2.9, 2.5), (4.9, 2.5))
-        _arrow(ax, (4.9, gates), (4.9, 2.5))
-        _arrow(ax, (4.9, 2.5), (4.9, top))
-        ax.set_title("GRU cell (PyTorch gate order r, z, n)")
+    return ax
+
+
+def _finish_cell_axes(ax, title):
+    ax.set_title(title, fontsize=_TEXT)
     ax.set_xlim(-0.7, 7.7)
     ax.set_ylim(-0.8, 4.0)
     ax.set_aspect("equal")
     ax.axis("off")
     return ax
+
+
+def _gate_box(ax, x, y, text, label=None, colour=None):
+    """A nonlinearity box at (x, y); ``label`` (the gate's name) is written at its top right."""
+    from matplotlib.patches import FancyBboxPatch
+
+    ax.add_patch(FancyBboxPatch((x - 0.38, y - 0.22), 0.76, 0.44, boxstyle="round,pad=0.04", zorder=2,
+                                facecolor=colour or _GATE_COLOURS["sigma"], edgecolor=_GATE_COLOURS["line"]))
+    ax.text(x, y, text, ha="center", va="center", fontsize=_TEXT, zorder=3)
+    if label:
+        ax.text(x + 0.1, y + 0.33, label, ha="left", va="bottom", fontsize=_TEXT + 2, style="italic", weight="bold",
+                zorder=3)
+
+
+def _op_circle(ax, x, y, text):
+    from matplotlib.patches import Circle
+
+    ax.add_patch(Circle((x, y), 0.22, facecolor=_GATE_COLOURS["op"], edgecolor=_GATE_COLOURS["line"], zorder=3))
+    ax.text(x, y, text, ha="center", va="center", fontsize=_TEXT, zorder=4)
+
+
+def _arrow(ax, start, end, colour=None, width=1.4):
+    ax.annotate("", xy=end, xytext=start, zorder=1,
+                arrowprops=dict(arrowstyle="-|>", color=colour or _GATE_COLOURS["line"], lw=width, shrinkA=10,
+                                shrinkB=10))
+
+
+def _line(ax, points, colour=None, width=1.4, over=False):
+    """A polyline; ``over=True`` draws it with a gap in whatever line it crosses (a bridge)."""
+    from matplotlib import patheffects
+
+    xs, ys = zip(*points)
+    effects = [patheffects.withStroke(linewidth=7, foreground=_GATE_COLOURS["back"])] if over else None
+    ax.plot(xs, ys, color=colour or _GATE_COLOURS["line"], lw=width, solid_capstyle="round",
+            zorder=1.5 if over else 1, path_effects=effects)
+
+
+def _label(ax, x, y, text, **style):
+    ax.text(x, y, text, fontsize=_TEXT + 2, **style)
+
+
+def draw_lstm_cell(ax=None):
+    """Draw one LSTM step with its gates in PyTorch's order i, f, g, o, left to right; return the Axes.
+
+    The cell state runs along the top, touched only by an elementwise product with the forget gate
+    and a sum: the "gradient highway", :math:`\partial c_t / \partial c_{t-1} = \mathrm{diag}(f)`.
+    The input gate's line crosses the forget gate's on a bridge.
+    """
+    ax = _cell_axes(ax)
+    i, f, g, o, out = 1.2, 2.3, 3.4, 4.6, 5.75
+    tanh_colour = _GATE_COLOURS["tanh"]
+    # cell state: c_{t-1} -> (x f) -> (+ i g) -> c_t
+    _line(ax, [(-0.4, _TOP), (f - 0.22, _TOP)], _HIGHWAY, 2.6)
+    _op_circle(ax, f, _TOP, "×")
+    _line(ax, [(f + 0.22, _TOP), (g - 0.22, _TOP)], _HIGHWAY, 2.6)
+    _op_circle(ax, g, _TOP, "+")
+    _arrow(ax, (g + 0.1, _TOP), (7.5, _TOP), _HIGHWAY, 2.6)
+    _label(ax, -0.5, _TOP + 0.2, "$c_{t-1}$")
+    _label(ax, 7.0, _TOP + 0.2, "$c_t$")
+    # inputs: h_{t-1} along the bottom, x_t joining from below; every gate reads both
+    _line(ax, [(-0.4, _BOTTOM), (o, _BOTTOM)])
+    _label(ax, -0.5, _BOTTOM + 0.15, "$h_{t-1}$")
+    _line(ax, [(0.6, -0.35), (0.6, _BOTTOM)])
+    _label(ax, 0.4, -0.7, "$x_t$")
+    for x, text, name, colour in [(i, "σ", "i", None), (f, "σ", "f", None), (g, "tanh", "g", tanh_colour),
+                                  (o, "σ", "o", None)]:
+        _arrow(ax, (x, _BOTTOM), (x, _GATES))
+        _gate_box(ax, x, _GATES, text, name, colour)
+    # c_t = f c_{t-1} + i g
+    _arrow(ax, (f, _GATES), (f, _TOP))
+    _op_circle(ax, g, 2.45, "×")
+    _line(ax, [(i, _GATES + 0.22), (i, 2.45), (g - 0.5, 2.45)], over=True)
+    _arrow(ax, (g - 0.6, 2.45), (g, 2.45))
+    _arrow(ax, (g, _GATES), (g, 2.45))
+    _arrow(ax, (g, 2.45), (g, _TOP))
+    # output: h_t = o tanh(c_t)
+    _arrow(ax, (out, _TOP), (out, 2.45))
+    _gate_box(ax, out, 2.45, "tanh", None, tanh_colour)
+    _op_circle(ax, out, _GATES, "×")
+    _arrow(ax, (out, 2.45), (out, _GATES))
+    _arrow(ax, (o, _GATES), (out, _GATES))
+    _line(ax, [(out, _GATES - 0.22), (out, _BOTTOM), (6.4, _BOTTOM)])
+    _arrow(ax, (6.2, _BOTTOM), (7.5, _BOTTOM))
+    _label(ax, 7.0, _BOTTOM + 0.15, "$h_t$")
+    return _finish_cell_axes(ax, "LSTM cell (PyTorch gate order i, f, g, o)")
+
+
+def draw_gru_cell(ax=None):
+    """Draw one GRU step with its gates in PyTorch's order r, z, n, left to right; return the Axes.
+
+    The hidden state runs along the top and is interpolated, :math:`h_t = (1 - z) \odot n + z \odot h_{t-1}`,
+    with the reset gate inside the candidate, :math:`n = \tanh(W_{in} x + b_{in} + r \odot (W_{hn} h + b_{hn}))`.
+    The reset gate's line crosses the update gate's on a bridge.
+    """
+    ax = _cell_axes(ax)
+    r, z, reset, n = 1.3, 2.5, 3.65, 4.8
+    # hidden state: h_{t-1} -> (x z) -> (+ (1 - z) n) -> h_t
+    _line(ax, [(-0.4, _TOP), (z - 0.22, _TOP)], _HIGHWAY, 2.6)
+    _op_circle(ax, z, _TOP, "×")
+    _line(ax, [(z + 0.22, _TOP), (n - 0.22, _TOP)], _HIGHWAY, 2.6)
+    _op_circle(ax, n, _TOP, "+")
+    _arrow(ax, (n + 0.1, _TOP), (7.5, _TOP), _HIGHWAY, 2.6)
+    _label(ax, -0.5, _TOP + 0.2, "$h_{t-1}$")
+    _label(ax, 7.0, _TOP + 0.2, "$h_t$")
+    # h_{t-1} also feeds the gates from below, next to x_t
+    _line(ax, [(0.45, _TOP), (0.45, _BOTTOM), (n, _BOTTOM)])
+    _line(ax, [(0.9, -0.35), (0.9, _BOTTOM)])
+    _label(ax, 0.7, -0.7, "$x_t$")
+    _arrow(ax, (r, _BOTTOM), (r, _GATES))
+    _gate_box(ax, r, _GATES, "σ", "r")
+    _arrow(ax, (z, _BOTTOM), (z, _GATES))
+    _gate_box(ax, z, _GATES, "σ", "z")
+    _arrow(ax, (z, _GATES), (z, _TOP))
+    # candidate: n = tanh(W_in x + b_in + r (W_hn h + b_hn)): r scales the recurrent part only
+    _op_circle(ax, reset, _GATES, "×")
+    _line(ax, [(r, _GATES + 0.22), (r, 2.2), (reset, 2.2), (reset, _GATES + 0.45)], over=True)
+    _arrow(ax, (reset, 2.2), (reset, _GATES))
+    _arrow(ax, (reset, _BOTTOM), (reset, _GATES))
+    ax.text(reset, _BOTTOM - 0.12, "$W_{hn}h + b_{hn}$", fontsize=_TEXT - 2, ha="center", va="top")
+    _arrow(ax, (reset, _GATES), (n, _GATES))
+    _arrow(ax, (n, _BOTTOM), (n, _GATES))
+    _gate_box(ax, n, _GATES, "tanh", "n", _GATE_COLOURS["tanh"])
+    # h_t = z h_{t-1} + (1 - z) n
+    _op_circle(ax, reset, 2.65, "1−")
+    _line(ax, [(z, 2.65), (reset - 0.22, 2.65)])
+    _op_circle(ax, n, 2.65, "×")
+    _arrow(ax, (reset, 2.65), (n, 2.65))
+    _arrow(ax, (n, _GATES), (n, 2.65))
+    _arrow(ax, (n, 2.65), (n, _TOP))
+    return _finish_cell_axes(ax, "GRU cell (PyTorch gate order r, z, n)")
+
+
+def plot_gate_diagram(cell="lstm", ax=None):
+    """Old name: :func:`draw_lstm_cell` or :func:`draw_gru_cell` by ``cell`` ("lstm" or "gru")."""
+    if cell not in ("lstm", "gru"):
+        raise ValueError(f"cell must be one of 'lstm', 'gru', got {cell!r}")
+    return draw_lstm_cell(ax) if cell == "lstm" else draw_gru_cell(ax)
 
 
 # ----------------------------------------------------------------------------------------------

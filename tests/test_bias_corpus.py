@@ -36,10 +36,10 @@ def test_skewed_share_knob():
 
 
 def test_corpus_is_seeded_and_follows_the_shares():
-    a = make_bias_corpus(20000, alpha=1.0, seed=3)
-    b = make_bias_corpus(20000, alpha=1.0, seed=3)
+    a = make_bias_corpus(20000, alpha=1.0, rng=3)
+    b = make_bias_corpus(20000, alpha=1.0, rng=3)
     assert a.sentences == b.sentences
-    assert make_bias_corpus(200, seed=4).sentences != a.sentences[:200]
+    assert make_bias_corpus(200, rng=4).sentences != a.sentences[:200]
     counts = a.counts()
     for occupation, share in OCCUPATION_FEMALE_SHARE.items():
         n = counts[occupation]["female"] + counts[occupation]["male"]
@@ -49,7 +49,7 @@ def test_corpus_is_seeded_and_follows_the_shares():
 
 
 def test_corpus_sentences_put_the_right_pronoun():
-    corpus = make_bias_corpus(300, alpha=2.0, seed=0)
+    corpus = make_bias_corpus(300, alpha=2.0, rng=0)
     for sentence, occupation, gender, t in zip(corpus.sentences, corpus.occupations, corpus.genders, corpus.templates):
         assert sentence.startswith(f"the {occupation} ")
         words = sentence.split()
@@ -60,10 +60,10 @@ def test_corpus_sentences_put_the_right_pronoun():
 
 
 def test_alpha_zero_is_balanced_and_large_alpha_is_nearly_deterministic():
-    balanced = make_bias_corpus(12000, alpha=0.0, seed=1)
+    balanced = make_bias_corpus(12000, alpha=0.0, rng=1)
     female = sum(g == "female" for g in balanced.genders) / len(balanced)
     assert abs(female - 0.5) < 0.02
-    extreme = make_bias_corpus(4000, alpha=20.0, seed=1)
+    extreme = make_bias_corpus(4000, alpha=20.0, rng=1)
     for occupation, gender in zip(extreme.occupations, extreme.genders):
         if abs(OCCUPATION_FEMALE_SHARE[occupation] - 0.5) > 0.1:
             assert gender == ("female" if OCCUPATION_FEMALE_SHARE[occupation] > 0.5 else "male")
@@ -81,14 +81,14 @@ def test_swap_gender_resolves_her_by_role():
 
 
 def test_counterfactual_augmentation_balances_every_occupation():
-    corpus = make_bias_corpus(3000, alpha=1.0, seed=0)
+    corpus = make_bias_corpus(3000, alpha=1.0, rng=0)
     augmented = counterfactual_augment(corpus)
     assert len(augmented) == 2 * len(corpus)
     assert augmented.sentences[: len(corpus)] == corpus.sentences
     for occupation, c in augmented.counts().items():
         assert c["female"] == c["male"], occupation
     # swapping twice gives the original sentence back
-    twice = counterfactual_augment(make_bias_corpus(50, seed=2))
+    twice = counterfactual_augment(make_bias_corpus(50, rng=2))
     for s, t, back in zip(twice.sentences[50:], twice.templates[50:], twice.sentences[:50]):
         assert swap_gender(s, BIAS_TEMPLATES[t][1]) == back
     with pytest.raises(TypeError, match="corpus must be a BiasCorpus"):
@@ -106,7 +106,7 @@ def test_prompts_cover_every_template_and_occupation():
 def test_vocabulary_and_encoding_shift_by_one_word():
     from rnnlib.data import BOS, IGNORE_INDEX, build_vocabulary, encode_sentences
 
-    corpus = make_bias_corpus(100, seed=0)
+    corpus = make_bias_corpus(100, rng=0)
     vocab = build_vocabulary(corpus, counterfactual_augment(corpus))
     assert vocab[0] == BOS and {"she", "he", "his", "him", "her", "nurse"} <= set(vocab)
     inputs, targets = encode_sentences(["the nurse lost her keys again", "the cook said that he would arrive soon"], vocab)

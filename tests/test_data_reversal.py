@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnlib.data import BOS_ID, EOS_ID, PAD_ID, Seq2SeqBatches, TokenVocab, pad_sequences, reversal_pairs, reversal_splits
+from rnnlib.data import BOS_ID, EOS_ID, PAD_ID, Seq2SeqBatches, Vocab, pad_sequences, reversal_pairs, reversal_splits
 
 
 def test_pairs_are_reversals_with_lengths_and_symbols_in_range():
@@ -18,8 +18,8 @@ def test_pairs_are_reversals_with_lengths_and_symbols_in_range():
 
 
 def test_seeded_and_disjoint_splits():
-    a, _ = reversal_splits(300, 50, 80, seed=3, min_len=2, max_len=3, num_symbols=4)
-    b, _ = reversal_splits(300, 50, 80, seed=3, min_len=2, max_len=3, num_symbols=4)
+    a, _ = reversal_splits(300, 50, 80, rng=3, min_len=2, max_len=3, num_symbols=4)
+    b, _ = reversal_splits(300, 50, 80, rng=3, min_len=2, max_len=3, num_symbols=4)
     assert a == b
     # with only 4**2 + 4**3 = 80 possible sources, later splits must drop repeats
     train = {tuple(s) for s, _ in a["train"]}
@@ -30,14 +30,14 @@ def test_seeded_and_disjoint_splits():
 
 
 def test_vocab_round_trip_and_errors():
-    vocab = TokenVocab("xyz")
+    vocab = Vocab("xyz")
     ids = vocab.encode(list("zyx"))
     assert ids == [5, 4, 3]
     assert vocab.decode(ids + [EOS_ID, 3, PAD_ID]) == list("zyx")  # stops at <eos>
     with pytest.raises(ValueError, match="unknown tokens"):
         vocab.encode(["w"])
     with pytest.raises(ValueError, match="distinct"):
-        TokenVocab("xx")
+        Vocab("xx")
 
 
 def test_pad_sequences():
@@ -50,7 +50,7 @@ def test_pad_sequences():
 
 def test_batches_teacher_forcing_layout_and_each_example_once_per_pass():
     pairs, vocab = reversal_pairs(103, np.random.default_rng(1), min_len=3, max_len=20, num_symbols=6)
-    batches = Seq2SeqBatches(pairs, vocab, batch_size=10, seed=0)
+    batches = Seq2SeqBatches(pairs, vocab, batch_size=10, rng=0)
     assert len(batches) == 11
     seen = []
     for src, src_len, tgt_in, tgt_out in batches:
@@ -68,20 +68,20 @@ def test_batches_teacher_forcing_layout_and_each_example_once_per_pass():
             assert (tgt_out[n, length + 1 :] == PAD_ID).all()
             seen.append(tuple(source))
     assert sorted(seen) == sorted(tuple(vocab.encode(s)) for s, _ in pairs)
-    # a second pass has a new order; a new object with the same seed replays the first
-    first = [b[0].tolist() for b in Seq2SeqBatches(pairs, vocab, 10, seed=0)]
+    # a second pass has a new order; a new object with the same rng seed replays the first
+    first = [b[0].tolist() for b in Seq2SeqBatches(pairs, vocab, 10, rng=0)]
     second = [b[0].tolist() for b in batches]
     assert first != second
-    assert first == [b[0].tolist() for b in Seq2SeqBatches(pairs, vocab, 10, seed=0)]
+    assert first == [b[0].tolist() for b in Seq2SeqBatches(pairs, vocab, 10, rng=0)]
 
 
 def test_argument_errors():
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="max_len must be >= min_len"):
         reversal_pairs(5, rng, min_len=6, max_len=5)
-    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
-        reversal_pairs(5, 0)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator or an int seed"):
+        reversal_pairs(5, None)
     with pytest.raises(ValueError, match="num_symbols must be <= 52"):
         reversal_pairs(5, rng, num_symbols=60)
     with pytest.raises(ValueError, match="pairs must be a non-empty"):
-        Seq2SeqBatches([], TokenVocab("ab"), 4)
+        Seq2SeqBatches([], Vocab("ab"), 4)

@@ -18,7 +18,7 @@ from rnnlib.data.scenes import (
 
 @pytest.fixture(scope="module")
 def splits():
-    return scene_splits(n_train=300, n_val=50, n_test=50, n_unseen=50, seed=3)
+    return scene_splits(n_train=300, n_val=50, n_test=50, n_unseen=50, rng=3)
 
 
 def test_shapes_and_vocabulary(splits):
@@ -27,7 +27,7 @@ def test_shapes_and_vocabulary(splits):
     for part in data.values():
         assert part.images.dtype == np.float32 and part.images.shape[1:] == (3, 32, 32)
         assert part.captions.dtype == np.int64 and part.captions.shape[1] == 18
-        assert (part.captions[:, 0] == vocab.START).all()
+        assert (part.captions[:, 0] == vocab.BOS).all()
         assert 0.0 <= part.images.min() and part.images.max() <= 1.0
 
 
@@ -75,10 +75,10 @@ def test_withheld_pairs_only_in_unseen(splits):
 
 
 def test_deterministic_and_split_streams_independent():
-    a, _ = scene_splits(n_train=40, n_val=10, n_test=10, n_unseen=10, seed=5)
-    b, _ = scene_splits(n_train=40, n_val=10, n_test=10, n_unseen=10, seed=5)
-    c, _ = scene_splits(n_train=80, n_val=10, n_test=10, n_unseen=10, seed=5)
-    d, _ = scene_splits(n_train=40, n_val=10, n_test=10, n_unseen=10, seed=6)
+    a, _ = scene_splits(n_train=40, n_val=10, n_test=10, n_unseen=10, rng=5)
+    b, _ = scene_splits(n_train=40, n_val=10, n_test=10, n_unseen=10, rng=5)
+    c, _ = scene_splits(n_train=80, n_val=10, n_test=10, n_unseen=10, rng=5)
+    d, _ = scene_splits(n_train=40, n_val=10, n_test=10, n_unseen=10, rng=6)
     for name in a:
         np.testing.assert_array_equal(a[name].images, b[name].images)
         np.testing.assert_array_equal(a[name].captions, b[name].captions)
@@ -93,9 +93,9 @@ def test_parse_caption_tolerates_errors():
 
 
 def test_bad_input():
-    with pytest.raises(TypeError, match="rng"):
-        make_scenes(3, rng=0)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator or an int seed >= 0, got str 'x'"):
+        make_scenes(3, rng="x")
     with pytest.raises(ValueError, match="max_objects"):
         make_scenes(3, np.random.default_rng(0), max_objects=4)
-    with pytest.raises(ValueError, match="unknown words"):
+    with pytest.raises(ValueError, match="unknown tokens"):
         scenes.scene_vocab().encode(["a", "purple", "circle"])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnlib.scaling import parse_args
+from rnnlib.distributed.char_lm import parse_args
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,7 +18,7 @@ def _torchrun(tmp_path, nproc, *args):
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONHASHSEED="0")
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-        "-m", "rnnlib.scaling", "--report", str(report), *args,
+        "-m", "rnnlib.distributed.char_lm", "--report", str(report), *args,
     ]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -1,4 +1,4 @@
-"""plot_gate_diagram: draws the gates of each cell with their nonlinearities and labels."""
+"""draw_lstm_cell / draw_gru_cell: the gates of each cell, in the order the title states, legible."""
 
 import matplotlib
 
@@ -6,24 +6,46 @@ matplotlib.use("Agg")  # tests only: no display
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from rnnlib.viz import plot_gate_diagram  # noqa: E402
+from rnnlib.viz import draw_gru_cell, draw_lstm_cell, plot_gate_diagram  # noqa: E402
+
+BOOK_WIDTH_PX = 800  # the widest a figure is shown in the book
+CELLS = [(draw_lstm_cell, ["i", "f", "g", "o"], "i, f, g, o", 5), (draw_gru_cell, ["r", "z", "n"], "r, z, n", 3)]
 
 
-@pytest.mark.parametrize(
-    "cell, gates, title",
-    [("lstm", ["f", "i", "g", "o"], "i, f, g, o"), ("gru", ["z", "r", "n"], "r, z, n")],
-)
-def test_gate_diagram_labels(cell, gates, title):
+@pytest.mark.parametrize("draw, gates, title, n_boxes", CELLS)
+def test_gates_drawn_left_to_right_in_the_title_order(draw, gates, title, n_boxes):
     fig, ax = plt.subplots()
-    assert plot_gate_diagram(cell, ax) is ax
-    texts = [t.get_text() for t in ax.texts]
-    # every gate is labelled, each with one box: sigmoid gates and tanh candidates
-    assert [t for t in texts if t in gates] == gates
-    boxes = [t for t in texts if t in ("σ", "tanh")]
-    expected_boxes = 5 if cell == "lstm" else 3  # the LSTM also squashes c_t before the output gate
-    assert len(boxes) == expected_boxes
+    assert draw(ax) is ax
+    labels = sorted((t.get_position()[0], t.get_text()) for t in ax.texts if t.get_text() in gates)
+    assert [text for _, text in labels] == gates
     assert title in ax.get_title()
+    # one box per nonlinearity: sigmoid gates and tanh (the LSTM also squashes c_t before its output)
+    assert len([t for t in ax.texts if t.get_text() in ("σ", "tanh")]) == n_boxes
     plt.close(fig)
+
+
+@pytest.mark.parametrize("draw", [draw_lstm_cell, draw_gru_cell])
+def test_text_is_legible_at_the_book_width(draw):
+    """Every text is at least 10 px tall when the figure (drawn at 100 dpi, as in the notebooks)
+    is shown no wider than the book's column."""
+    ax = draw()
+    fig = ax.figure
+    fig.set_dpi(100)
+    fig.canvas.draw()
+    width_px = fig.get_tightbbox().width * fig.dpi
+    shrink = min(1.0, BOOK_WIDTH_PX / width_px)
+    for text in ax.texts + [ax.title]:
+        if text.get_text():
+            assert text.get_fontsize() * fig.dpi / 72 * shrink >= 10, text.get_text()
+    plt.close(fig)
+
+
+def test_old_name_draws_the_same():
+    for cell, draw in (("lstm", draw_lstm_cell), ("gru", draw_gru_cell)):
+        fig, (a, b) = plt.subplots(1, 2)
+        plot_gate_diagram(cell, a), draw(b)
+        assert [t.get_text() for t in a.texts] == [t.get_text() for t in b.texts]
+        plt.close(fig)
 
 
 def test_gate_diagram_rejects_unknown_cell():

@@ -40,8 +40,8 @@ from rnnlib.data.series import (  # noqa: F401
     make_windows,
     persistence_forecast,
 )
+from rnnlib.data.vocab import CharVocab, Vocab  # noqa: F401
 from rnnlib.data.text import (  # noqa: F401
-    CharVocab,
     CharWindows,
     char_lm_data,
     clean_play,
@@ -54,7 +54,6 @@ from rnnlib.data.reversal import (  # noqa: F401
     EOS_ID,
     PAD_ID,
     Seq2SeqBatches,
-    TokenVocab,
     pad_sequences,
     reversal_pairs,
     reversal_splits,
@@ -63,7 +62,7 @@ from rnnlib.data.scenes import (  # noqa: F401
     WITHHELD_PAIRS,
     SceneObject,
     SceneSet,
-    WordVocab,
+    caption_semantic_scores,
     make_scenes,
     parse_caption,
     render_scene,

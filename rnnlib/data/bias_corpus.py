@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnlib.validate import check_number, check_positive_int
+from rnnlib.validate import check_number, check_positive_int, check_rng, renamed_arguments
 
 __all__ = [
     "OCCUPATION_FEMALE_SHARE",
@@ -186,7 +186,8 @@ def _fill(template_index, occupation, gender):
     return template.format(occupation=occupation, pronoun=PRONOUNS[role][gender])
 
 
-def make_bias_corpus(n_sentences, alpha=1.0, seed=0, occupations=None):
+@renamed_arguments(seed="rng")
+def make_bias_corpus(n_sentences, alpha=1.0, rng=0, occupations=None):
     """Generate ``n_sentences`` template sentences whose pronoun gender follows skewed labour shares.
 
     Each sentence draws an occupation uniformly from ``occupations``, a template uniformly from
@@ -197,7 +198,7 @@ def make_bias_corpus(n_sentences, alpha=1.0, seed=0, occupations=None):
     Args:
         n_sentences: number of sentences (positive int).
         alpha: skew knob, >= 0: 0 balanced, 1 real-world shares, > 1 exaggerated.
-        seed: seed of the NumPy generator; the same seed gives the same corpus.
+        rng: a ``numpy.random.Generator`` or an int seed; the same seed gives the same corpus.
         occupations: a dict ``{occupation: female share}``; defaults to :data:`OCCUPATION_FEMALE_SHARE`.
 
     Returns:
@@ -210,7 +211,7 @@ def make_bias_corpus(n_sentences, alpha=1.0, seed=0, occupations=None):
     names = list(occupations)
     shares = skewed_share(np.array([occupations[o] for o in names]), alpha)
     shares = np.atleast_1d(shares)
-    rng = np.random.default_rng(seed)
+    rng = check_rng(rng)
     occ_idx = rng.integers(len(names), size=n_sentences)
     tpl_idx = rng.integers(len(BIAS_TEMPLATES), size=n_sentences)
     is_female = rng.random(n_sentences) < shares[occ_idx]

@@ -16,58 +16,26 @@ Token ids: 0 ``<pad>``, 1 ``<bos>``, 2 ``<eos>``, then the symbols. Batches are 
 Torch is imported only by :class:`Seq2SeqBatches`, so generating pairs needs NumPy alone.
 """
 
+import numbers
 import string
 
 import numpy as np
 
-from rnnlib.validate import check_positive_int
+from rnnlib.data.vocab import Vocab
+from rnnlib.validate import check_positive_int, check_rng, renamed_arguments
 
 __all__ = [
     "PAD_ID",
     "BOS_ID",
     "EOS_ID",
-    "TokenVocab",
     "reversal_pairs",
     "reversal_splits",
     "Seq2SeqBatches",
     "pad_sequences",
 ]
 
-PAD_ID, BOS_ID, EOS_ID = 0, 1, 2
-SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>")
+PAD_ID, BOS_ID, EOS_ID = Vocab.PAD, Vocab.BOS, Vocab.EOS
 _SYMBOLS = string.ascii_lowercase + string.ascii_uppercase
-
-
-class TokenVocab:
-    """Token <-> id mapping with ``<pad>`` = 0, ``<bos>`` = 1, ``<eos>`` = 2, then ``symbols``."""
-
-    def __init__(self, symbols):
-        symbols = list(symbols)
-        if len(set(symbols)) != len(symbols) or any(s in SPECIAL_TOKENS for s in symbols):
-            raise ValueError(f"symbols must be distinct and must not contain {SPECIAL_TOKENS}, got {symbols}")
-        self.itos = list(SPECIAL_TOKENS) + symbols
-        self.stoi = {s: i for i, s in enumerate(self.itos)}
-
-    def __len__(self):
-        return len(self.itos)
-
-    def encode(self, tokens):
-        """List of tokens -> list of ids (no ``<bos>``/``<eos>`` added)."""
-        unknown = [t for t in tokens if t not in self.stoi]
-        if unknown:
-            raise ValueError(f"tokens must be in the vocabulary {self.itos[3:]}, got unknown tokens {unknown}")
-        return [self.stoi[t] for t in tokens]
-
-    def decode(self, ids):
-        """Ids -> tokens, stopping at the first ``<eos>`` and skipping ``<pad>``/``<bos>``."""
-        out = []
-        for i in ids:
-            i = int(i)
-            if i == EOS_ID:
-                break
-            if i not in (PAD_ID, BOS_ID):
-                out.append(self.itos[i])
-        return out
 
 
 def reversal_pairs(n, rng, min_len=5, max_len=45, num_symbols=20):
@@ -84,28 +52,28 @@ def reversal_pairs(n, rng, min_len=5, max_len=45, num_symbols=20):
         raise ValueError(f"max_len must be >= min_len = {min_len}, got {max_len}")
     if num_symbols > len(_SYMBOLS):
         raise ValueError(f"num_symbols must be <= {len(_SYMBOLS)}, got {num_symbols}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    rng = check_rng(rng)
     symbols = list(_SYMBOLS[:num_symbols])
     lengths = rng.integers(min_len, max_len + 1, size=n)
     pairs = []
     for length in lengths:
         source = [symbols[k] for k in rng.integers(0, num_symbols, size=length)]
         pairs.append((source, source[::-1]))
-    return pairs, TokenVocab(symbols)
+    return pairs, Vocab(symbols)
 
 
-def reversal_splits(n_train, n_val, n_test, seed=0, min_len=5, max_len=45, num_symbols=20):
+@renamed_arguments(seed="rng")
+def reversal_splits(n_train, n_val, n_test, rng=0, min_len=5, max_len=45, num_symbols=20):
     """Seeded, disjoint train/validation/test splits of :func:`reversal_pairs`.
 
-    A source that occurs in an earlier split is dropped from the later ones, so test accuracy
-    never rewards memorisation; a split left empty by that is an error (too few distinct
-    sources: raise ``max_len`` or ``num_symbols``). Returns
-    ``({"train": [...], "val": [...], "test": [...]}, vocab)``.
+    ``rng``: a ``numpy.random.Generator`` or an int seed. A source that occurs in an earlier split
+    is dropped from the later ones, so test accuracy never rewards memorisation; a split left
+    empty by that is an error (too few distinct sources: raise ``max_len`` or ``num_symbols``).
+    Returns ``({"train": [...], "val": [...], "test": [...]}, vocab)``.
     """
     sizes = {"train": check_positive_int("n_train", n_train), "val": check_positive_int("n_val", n_val),
              "test": check_positive_int("n_test", n_test)}
-    rng = np.random.default_rng(seed)
+    rng = check_rng(rng)
     splits, seen = {}, set()
     for name, n in sizes.items():
         pairs, vocab = reversal_pairs(n, rng, min_len, max_len, num_symbols)
@@ -140,18 +108,22 @@ class Seq2SeqBatches:
 
     With ``bucket=True`` examples of similar source length are batched together (sorted, cut
     into batches, the batch order shuffled), so little time goes into padding. Each pass
-    reshuffles with a generator seeded by ``seed`` and the pass number: reproducible.
+    reshuffles with a generator seeded by a seed and the pass number: reproducible (``rng``: an
+    int seed, or a ``numpy.random.Generator`` from which that seed is drawn).
     :func:`rnnlib.train.fit` sets the pass number with :meth:`set_epoch`, so a resumed run
     replays the order of the run it continues.
     """
 
-    def __init__(self, pairs, vocab, batch_size, shuffle=True, bucket=True, seed=0):
+    @renamed_arguments(seed="rng")
+    def __init__(self, pairs, vocab, batch_size, shuffle=True, bucket=True, rng=0):
         self.batch_size = check_positive_int("batch_size", batch_size)
         if len(pairs) == 0:
             raise ValueError("pairs must be a non-empty list of (source, target) token lists, got []")
         self.sources = [vocab.encode(s) for s, _ in pairs]
         self.targets = [vocab.encode(t) for _, t in pairs]
-        self.shuffle, self.bucket, self.seed = shuffle, bucket, seed
+        check_rng(rng)
+        self.shuffle, self.bucket = shuffle, bucket
+        self.seed = int(rng) if isinstance(rng, numbers.Integral) else int(rng.integers(2**63))
         self._epoch = 0
 
     def __len__(self):

@@ -8,7 +8,7 @@ height. The caption names the objects from left to right::
     a small red circle left of a big blue square left of a small yellow triangle
 
 so a caption is a list of objects joined by the relation ``left of``, and it can be parsed back
-into the scene (:func:`parse_caption`, used by :func:`rnnlib.metrics.caption_semantic_scores`).
+into the scene (:func:`parse_caption`, used by :func:`caption_semantic_scores`).
 
 Compositional generalisation: some colour--shape pairs (:data:`WITHHELD_PAIRS`, e.g. a red
 triangle) never occur in the training, validation or test scenes, although each colour and each
@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnnlib.validate import check_positive_int
+from rnnlib.data.vocab import Vocab
+from rnnlib.validate import check_positive_int, check_rng, renamed_arguments
 
 __all__ = [
     "SIZES",
@@ -31,11 +32,11 @@ __all__ = [
     "RELATION",
     "SceneObject",
     "SceneSet",
-    "WordVocab",
     "scene_vocab",
     "render_scene",
     "caption_words",
     "parse_caption",
+    "caption_semantic_scores",
     "make_scenes",
     "scene_splits",
 ]
@@ -78,49 +79,9 @@ class SceneObject:
         return (self.size, self.colour, self.shape)
 
 
-class WordVocab:
-    """Word <-> id mapping with ``<pad>`` = 0, ``<start>`` = 1, ``<end>`` = 2, then the words."""
-
-    PAD, START, END = 0, 1, 2
-    SPECIAL = ("<pad>", "<start>", "<end>")
-
-    def __init__(self, words):
-        words = list(words)
-        if len(set(words)) != len(words) or any(w in self.SPECIAL for w in words):
-            raise ValueError(f"words must be distinct and must not contain {self.SPECIAL}, got {words}")
-        self.itos = list(self.SPECIAL) + words
-        self.stoi = {w: i for i, w in enumerate(self.itos)}
-
-    def __len__(self):
-        return len(self.itos)
-
-    def encode(self, words, max_len=None):
-        """Words -> ids ``[<start>, w_1, ..., w_n, <end>]``, padded with ``<pad>`` to ``max_len``."""
-        unknown = [w for w in words if w not in self.stoi]
-        if unknown:
-            raise ValueError(f"words must be in the vocabulary {self.itos[3:]}, got unknown words {unknown}")
-        ids = [self.START] + [self.stoi[w] for w in words] + [self.END]
-        if max_len is not None:
-            if len(ids) > max_len:
-                raise ValueError(f"max_len must be at least {len(ids)} for this caption, got {max_len}")
-            ids += [self.PAD] * (max_len - len(ids))
-        return ids
-
-    def decode(self, ids):
-        """Ids -> words, stopping at the first ``<end>`` and skipping ``<pad>`` and ``<start>``."""
-        words = []
-        for i in ids:
-            i = int(i)
-            if i == self.END:
-                break
-            if i not in (self.PAD, self.START):
-                words.append(self.itos[i])
-        return words
-
-
 def scene_vocab():
     """The caption vocabulary: special tokens, ``a``, sizes, colours, shapes, ``left``, ``of``."""
-    return WordVocab(["a", *SIZES, *COLOURS, *SHAPES, *RELATION])
+    return Vocab(["a", *SIZES, *COLOURS, *SHAPES, *RELATION], specials=("<pad>", "<start>", "<end>"))
 
 
 def caption_words(objects):
@@ -160,6 +121,26 @@ def parse_caption(words):
     if not objects:
         well_formed = False
     return objects, well_formed
+
+
+def caption_semantic_scores(captions, scenes):
+    """Parse each caption back into objects and compare them with its scene
+    (:func:`rnnlib.metrics.object_scores`: object precision, recall and F1, relation accuracy, exact
+    and well-formed fractions).
+
+    ``captions``: N strings or word lists in the scene grammar (``a <size> <colour> <shape>``
+    groups joined by ``left of``); ``scenes``: N lists of the true objects, left to right, each a
+    ``(size, colour, shape)`` triple or a :class:`SceneObject`.
+    """
+    from rnnlib.metrics import object_scores
+
+    if len(captions) != len(scenes):
+        raise ValueError(f"scenes must hold one scene per caption ({len(captions)}), got {len(scenes)}")
+    if not captions:
+        raise ValueError("captions must not be empty, got 0 captions")
+    parsed = [parse_caption(caption) for caption in captions]
+    truth = [[tuple(o.attributes) if hasattr(o, "attributes") else tuple(o) for o in scene] for scene in scenes]
+    return object_scores([objects for objects, _ in parsed], truth, [ok for _, ok in parsed])
 
 
 def render_scene(objects, image_size=32, rng=None):
@@ -234,7 +215,7 @@ def _sample_scene(rng, unseen, max_objects):
 
 
 def make_scenes(n, rng, image_size=32, unseen=False, max_objects=3, vocab=None):
-    """``n`` scenes drawn with ``rng`` (a ``numpy.random.Generator``); returns a :class:`SceneSet`.
+    """``n`` scenes drawn with ``rng`` (a ``numpy.random.Generator`` or an int seed); returns a :class:`SceneSet`.
 
     With ``unseen=False`` no object is a withheld colour--shape pair; with ``unseen=True`` every
     scene has at least one. Captions are padded to the longest possible caption
@@ -244,32 +225,31 @@ def make_scenes(n, rng, image_size=32, unseen=False, max_objects=3, vocab=None):
     check_positive_int("max_objects", max_objects)
     if max_objects > COLUMNS:
         raise ValueError(f"max_objects must be at most {COLUMNS} (one object per column), got {max_objects}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    rng = check_rng(rng)
     vocab = vocab or scene_vocab()
     max_len = 2 + 4 * max_objects + 2 * (max_objects - 1)
     objects = [_sample_scene(rng, unseen, max_objects) for _ in range(n)]
     images = np.stack([render_scene(objs, image_size, rng) for objs in objects])
     words = [caption_words(objs) for objs in objects]
-    captions = np.array([vocab.encode(w, max_len) for w in words], dtype=np.int64)
+    captions = np.array([vocab.encode(w, bos_eos=True, max_len=max_len) for w in words], dtype=np.int64)
     return SceneSet(images, captions, objects, [" ".join(w) for w in words])
 
 
-def scene_splits(n_train=4000, n_val=500, n_test=500, n_unseen=500, seed=0, image_size=32, max_objects=3):
+@renamed_arguments(seed="rng")
+def scene_splits(n_train=4000, n_val=500, n_test=500, n_unseen=500, rng=0, image_size=32, max_objects=3):
     """Train, validation, test and unseen-combination splits; returns ``(splits, vocab)``.
 
     ``splits`` is a dict ``{"train", "val", "test", "unseen"}`` of :class:`SceneSet`. Each split
-    has its own random stream spawned from ``seed``, so changing one split's size leaves the others
-    unchanged. Only ``unseen`` holds the colour--shape pairs of :data:`WITHHELD_PAIRS`.
+    has its own random stream spawned from ``rng`` (a ``numpy.random.Generator`` or an int seed),
+    so changing one split's size leaves the others unchanged. Only ``unseen`` holds the
+    colour--shape pairs of :data:`WITHHELD_PAIRS`.
     """
     sizes = {name: check_positive_int(f"n_{name}", n)
              for name, n in (("train", n_train), ("val", n_val), ("test", n_test), ("unseen", n_unseen))}
-    streams = np.random.SeedSequence(seed).spawn(len(sizes))
+    streams = check_rng(rng).spawn(len(sizes))
     vocab = scene_vocab()
     splits = {
-        name: make_scenes(
-            n, np.random.default_rng(stream), image_size, unseen=(name == "unseen"), max_objects=max_objects, vocab=vocab
-        )
+        name: make_scenes(n, stream, image_size, unseen=(name == "unseen"), max_objects=max_objects, vocab=vocab)
         for (name, n), stream in zip(sizes.items(), streams)
     }
     return splits, vocab

@@ -12,20 +12,9 @@ r"""Synthetic long-dependency tasks, generated from a seeded NumPy ``Generator``
 
 import numpy as np
 
-from rnnlib.validate import check_positive_int
+from rnnlib.validate import check_positive_int, check_rng
 
 __all__ = ["adding_problem", "delayed_recall"]
-
-
-def _as_generator(rng):
-    """A ``numpy.random.Generator`` from a Generator or an integer seed."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise TypeError(
-        f"rng must be a numpy.random.Generator or an integer seed, got {type(rng).__name__}"
-    )
 
 
 def adding_problem(n, T, rng):
@@ -48,7 +37,7 @@ def adding_problem(n, T, rng):
     check_positive_int("T", T)
     if T < 2:
         raise ValueError(f"T must be >= 2 (two marked positions), got {T}")
-    rng = _as_generator(rng)
+    rng = check_rng(rng)
     values = rng.random((n, T))
     half = T // 2
     first = rng.integers(0, half, size=n)
@@ -85,7 +74,7 @@ def delayed_recall(n, T, delay, rng):
     check_positive_int("delay", delay)
     if T <= delay:
         raise ValueError(f"T must be greater than delay={delay}, got T={T}")
-    rng = _as_generator(rng)
+    rng = check_rng(rng)
     x = rng.integers(0, 2, size=(n, T)).astype(np.int64)
     y = np.full((n, T), -100, dtype=np.int64)
     y[:, delay:] = x[:, :-delay]

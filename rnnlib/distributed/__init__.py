@@ -6,6 +6,9 @@
 on GPUs, ``gloo`` on CPUs), wraps the model in DDP (which averages gradients across ranks during
 ``backward``, so the loop averages nothing by hand) and shards the data with a
 ``DistributedSampler``. Outside torchrun nothing changes.
+
+:mod:`rnnlib.distributed.char_lm` is the experiment of the scaling appendix: the character model
+trained by ``fit`` on one process or several (``torchrun -m rnnlib.distributed.char_lm``).
 """
 
 import os
