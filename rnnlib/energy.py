@@ -25,10 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from rnnlib.layout import GATES
 from rnnlib.validate import check_choice, check_positive_int
 
 __all__ = [
-    "GATE_COUNT",
     "STRUBELL_PUE",
     "STRUBELL_LBS_CO2_PER_KWH",
     "KG_PER_LB",
@@ -49,8 +49,7 @@ __all__ = [
     "ComputeReceipt",
 ]
 
-# Number of gate blocks stacked in W_ih (G*H, D) and W_hh (G*H, H).
-GATE_COUNT = {"rnn": 1, "gru": 3, "lstm": 4}
+GATE_COUNT = GATES  # old name of rnnlib.layout.GATES, kept until rnnlib.exercises.energy imports that
 
 # Strubell et al. (2019), section 3: the 2018 average power usage effectiveness of data
 # centres (Ascierto 2018) and the U.S. EPA's average CO2 emitted per kWh consumed.
@@ -79,12 +78,12 @@ def recurrent_flops_per_token(cell, input_size, hidden_size, num_layers=1, bidir
     products with the weights' transposes (gradient of the inputs) and with the inputs
     (gradient of the weights).
     """
-    check_choice("cell", cell, tuple(GATE_COUNT))
+    check_choice("cell", cell, tuple(GATES))
     check_positive_int("input_size", input_size)
     check_positive_int("hidden_size", hidden_size)
     check_positive_int("num_layers", num_layers)
     directions = 2 if bidirectional else 1
-    gates, total = GATE_COUNT[cell], 0
+    gates, total = GATES[cell], 0
     layer_input = input_size
     for _ in range(num_layers):
         total += directions * 2 * gates * hidden_size * (layer_input + hidden_size)

@@ -152,6 +152,24 @@ def check_token_ids(name, x, vocab_size):
         )
 
 
+def check_token_sequence(name, ids, vocab_size):
+    """Raise unless ``ids`` (an array or tensor) is a non-empty 1-D sequence of integer token
+    ids in ``[0, vocab_size)``, such as a prompt to continue."""
+    if getattr(ids, "ndim", None) == 1 and ids.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one token id, got an empty sequence")
+    check_integer(name, ids)
+    check_shape(name, ids, ("T",), note="(a non-empty sequence of token ids)")
+    check_token_ids(name, ids, vocab_size)
+
+
+def check_instance(name, value, cls, optional=False):
+    """Raise TypeError unless ``value`` is an instance of ``cls`` (or None when ``optional``)."""
+    if not (isinstance(value, cls) or (optional and value is None)):
+        expected = cls.__module__.split(".")[0] + "." + cls.__name__ + (" or None" if optional else "")
+        raise TypeError(f"{name} must be a {expected}, got {type(value).__name__}")
+    return value
+
+
 def check_bool(name, value):
     """Raise TypeError unless ``value`` is a bool (flags such as ``bias``, ``batch_first``)."""
     if not isinstance(value, bool):

@@ -120,6 +120,18 @@ def _label(ax, x, y, text, **style):
     ax.text(x, y, text, fontsize=_TEXT + 2, **style)
 
 
+def _highway(ax, times_x, plus_x, left, right):
+    """The state carried along the top: in from the left, an elementwise product at ``times_x``,
+    a sum at ``plus_x``, out to the right."""
+    _line(ax, [(-0.4, _TOP), (times_x - 0.22, _TOP)], _HIGHWAY, 2.6)
+    _op_circle(ax, times_x, _TOP, "×")
+    _line(ax, [(times_x + 0.22, _TOP), (plus_x - 0.22, _TOP)], _HIGHWAY, 2.6)
+    _op_circle(ax, plus_x, _TOP, "+")
+    _arrow(ax, (plus_x + 0.1, _TOP), (7.5, _TOP), _HIGHWAY, 2.6)
+    _label(ax, -0.5, _TOP + 0.2, left)
+    _label(ax, 7.0, _TOP + 0.2, right)
+
+
 def draw_lstm_cell(ax=None):
     """Draw one LSTM step with its gates in PyTorch's order i, f, g, o, left to right; return the Axes.
 
@@ -131,13 +143,7 @@ def draw_lstm_cell(ax=None):
     i, f, g, o, out = 1.2, 2.3, 3.4, 4.6, 5.75
     tanh_colour = _GATE_COLOURS["tanh"]
     # cell state: c_{t-1} -> (x f) -> (+ i g) -> c_t
-    _line(ax, [(-0.4, _TOP), (f - 0.22, _TOP)], _HIGHWAY, 2.6)
-    _op_circle(ax, f, _TOP, "×")
-    _line(ax, [(f + 0.22, _TOP), (g - 0.22, _TOP)], _HIGHWAY, 2.6)
-    _op_circle(ax, g, _TOP, "+")
-    _arrow(ax, (g + 0.1, _TOP), (7.5, _TOP), _HIGHWAY, 2.6)
-    _label(ax, -0.5, _TOP + 0.2, "$c_{t-1}$")
-    _label(ax, 7.0, _TOP + 0.2, "$c_t$")
+    _highway(ax, f, g, "$c_{t-1}$", "$c_t$")
     # inputs: h_{t-1} along the bottom, x_t joining from below; every gate reads both
     _line(ax, [(-0.4, _BOTTOM), (o, _BOTTOM)])
     _label(ax, -0.5, _BOTTOM + 0.15, "$h_{t-1}$")
@@ -176,13 +182,7 @@ def draw_gru_cell(ax=None):
     ax = _cell_axes(ax)
     r, z, reset, n = 1.3, 2.5, 3.65, 4.8
     # hidden state: h_{t-1} -> (x z) -> (+ (1 - z) n) -> h_t
-    _line(ax, [(-0.4, _TOP), (z - 0.22, _TOP)], _HIGHWAY, 2.6)
-    _op_circle(ax, z, _TOP, "×")
-    _line(ax, [(z + 0.22, _TOP), (n - 0.22, _TOP)], _HIGHWAY, 2.6)
-    _op_circle(ax, n, _TOP, "+")
-    _arrow(ax, (n + 0.1, _TOP), (7.5, _TOP), _HIGHWAY, 2.6)
-    _label(ax, -0.5, _TOP + 0.2, "$h_{t-1}$")
-    _label(ax, 7.0, _TOP + 0.2, "$h_t$")
+    _highway(ax, z, n, "$h_{t-1}$", "$h_t$")
     # h_{t-1} also feeds the gates from below, next to x_t
     _line(ax, [(0.45, _TOP), (0.45, _BOTTOM), (n, _BOTTOM)])
     _line(ax, [(0.9, -0.35), (0.9, _BOTTOM)])

@@ -27,6 +27,9 @@ import rnnlib.nn as rnn
         (lambda: rnn.LSTM(8, 4, bidirectional="yes"), TypeError, "bidirectional must be True or False, got str 'yes'"),
         (lambda: rnn.GRU(8, 4, batch_first=1), TypeError, "batch_first must be True or False, got int 1"),
         (lambda: rnn.LSTMCell(8, 4, bias=None), TypeError, "bias must be True or False, got NoneType None"),
+        (lambda: rnn.LSTM(8, 4, nonlinearity="relu"), ValueError, "nonlinearity applies to RNN and RNNCell only"),
+        (lambda: rnn.GRUCell(8, 4, nonlinearity="relu"), ValueError, "nonlinearity applies to RNN and RNNCell only"),
+        (lambda: rnn.GRU(8, 4, impl="cuda"), ValueError, "impl must be one of 'fast', 'readable', got 'cuda'"),
     ],
 )
 def test_bad_constructor_arguments(make, error, message):

@@ -158,39 +158,22 @@ def _named(cell, dx, dstate, grads):
 
 
 @pytest.mark.parametrize("cell, options", VARIANTS, ids=VARIANT_IDS)
-def test_sequence_backward_vs_finite_differences(cell, options):
+@pytest.mark.parametrize("pair", ["sequence", "step"])
+def test_backward_vs_finite_differences(cell, options, pair):
+    """forward/backward (over T = 5 steps) and step_forward/step_backward against finite differences."""
     module = CELL_MODULES[cell]
-    rng = np.random.default_rng(3)
-    inputs = _cell_inputs(cell, rng, N=2, D=3, H=4, T=5)
-
-    def forward_fn(**kw):
-        x, state0, params = _split(cell, **kw)
-        hs, state_T, cache = module.forward(x, state0, params, **options)
-        return (hs, state_T), cache
-
-    def backward_fn(dout, cache):
-        dhs, dstate_T = dout
-        return _named(cell, *module.backward(dhs, cache, dstate_T))
-
-    errors = gradcheck.check_gradients(forward_fn, backward_fn, inputs)
-    assert set(errors) == set(inputs)
-    assert max(errors.values()) <= TOL_NUMERIC, errors
-
-
-@pytest.mark.parametrize("cell, options", VARIANTS, ids=VARIANT_IDS)
-def test_step_backward_vs_finite_differences(cell, options):
-    module = CELL_MODULES[cell]
-    rng = np.random.default_rng(4)
-    inputs = _cell_inputs(cell, rng, N=3, D=2, H=3)
+    forward, backward = (module.forward, module.backward) if pair == "sequence" else (module.step_forward, module.step_backward)
+    shape = dict(N=2, D=3, H=4, T=5) if pair == "sequence" else dict(N=3, D=2, H=3)
+    inputs = _cell_inputs(cell, np.random.default_rng(3 if pair == "sequence" else 4), **shape)
 
     def forward_fn(**kw):
         x, state, params = _split(cell, **kw)
-        h, state_next, cache = module.step_forward(x, state, params, **options)
-        return (h, state_next), cache
+        hs, state_next, cache = forward(x, state, params, **options)
+        return (hs, state_next), cache
 
     def backward_fn(dout, cache):
-        dh_next, dstate_next = dout
-        return _named(cell, *module.step_backward(dh_next, dstate_next, cache))
+        dh, dstate = dout  # backward(dhs, cache, dstate_T), step_backward(dh_next, dstate_next, cache)
+        return _named(cell, *(backward(dh, cache, dstate) if pair == "sequence" else backward(dh, dstate, cache)))
 
     errors = gradcheck.check_gradients(forward_fn, backward_fn, inputs)
     assert set(errors) == set(inputs)

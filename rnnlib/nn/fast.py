@@ -54,6 +54,16 @@ class _Schedule:
         self.next_t = self.backward_order[1:] + [None]
 
 
+def _start(x, state0, reverse):
+    """What every kernel's forward begins with: (schedule, x as (T*N, D) rows, state buffer
+    (T + 1, N, H) holding state0 where the schedule starts)."""
+    T, N, D = x.shape
+    schedule = _Schedule(T, reverse)
+    buf = x.new_empty(T + 1, N, state0.shape[-1])
+    buf[schedule.first] = state0
+    return schedule, x.reshape(T * N, D), buf
+
+
 def _refuse_second_derivatives():
     """The backward passes are hand-written with in-place buffers: they cannot be differentiated."""
     if torch.is_grad_enabled():
@@ -141,12 +151,9 @@ class _RNN(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, h0, weight_ih, weight_hh, bias_ih, bias_hh, reverse, relu):
-        T, N, D = x.shape
+        T, N, _ = x.shape
         H = weight_hh.shape[0]
-        schedule = _Schedule(T, reverse)
-        x2d = x.reshape(T * N, D)
-        hbuf = x.new_empty(T + 1, N, H)
-        hbuf[schedule.first] = h0
+        schedule, x2d, hbuf = _start(x, h0, reverse)
         # x_t W_ih^T + b_ih + b_hh for every step in one product, written where h_t will be
         bias = None if bias_ih is None else bias_ih + bias_hh
         _project(x2d, weight_ih, bias, out=hbuf[schedule.outputs].view(T * N, H))
@@ -206,21 +213,17 @@ class _LSTM(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, reverse):
-        T, N, D = x.shape
+        T, N, _ = x.shape
         H = weight_hh.shape[1]
-        schedule = _Schedule(T, reverse)
-        x2d = x.reshape(T * N, D)
+        schedule, x2d, hbuf = _start(x, h0, reverse)
+        _, _, cbuf = _start(x, c0, reverse)
         # g = tanh(a_g) = 2 sigmoid(2 a_g) - 1: with the g rows doubled, ONE sigmoid activates all gates
         g_rows = slice(2 * H, 3 * H)
         weight_ih2, bias2 = _doubled_rows(weight_ih, None if bias_ih is None else bias_ih + bias_hh, g_rows)
         weight_hh2, _ = _doubled_rows(weight_hh, None, g_rows)
         # x_t W_ih^T + b_ih + b_hh for every step in one product, written where the gates will be
         gates = _project(x2d, weight_ih2, bias2).view(T, N, 4 * H)
-        hbuf = x.new_empty(T + 1, N, H)
-        cbuf = x.new_empty(T + 1, N, H)
         tanh_c = x.new_empty(T, N, H)
-        hbuf[schedule.first] = h0
-        cbuf[schedule.first] = c0
         weight_hh2_t = weight_hh2.t()
         a_, h_, c_, tanh_c_ = _steps(gates, hbuf, cbuf, tanh_c)
         i_, f_, g_, o_ = _steps(*gates.chunk(4, dim=2))
@@ -318,18 +321,15 @@ class _GRU(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, h0, weight_ih, weight_hh, bias_ih, bias_hh, reverse):
-        T, N, D = x.shape
+        T, N, _ = x.shape
         H = weight_hh.shape[1]
-        schedule = _Schedule(T, reverse)
-        x2d = x.reshape(T * N, D)
+        schedule, x2d, hbuf = _start(x, h0, reverse)
         # n = tanh(a_n) = 2 sigmoid(2 a_n) - 1: the input part of a_n is projected doubled
         weight_ih2, bias_ih2 = _doubled_rows(weight_ih, bias_ih, slice(2 * H, 3 * H))
         # x_t W_ih^T + b_ih for every step in one product
         xg = _project(x2d, weight_ih2, bias_ih2).view(T, N, 3 * H)
-        hbuf = x.new_empty(T + 1, N, H)
         rzu = x.new_empty(T, N, 3 * H)  # r, z and u_n = h_{t-1} W_hn^T + b_hn of every step
         n_all = x.new_empty(T, N, H)
-        hbuf[schedule.first] = h0
         weight_hh_t = weight_hh.t()
         xg_rz_, xg_n_, u_, rz_, r_, z_, u_n_, n_, h_ = _steps(
             xg[:, :, : 2 * H], xg[:, :, 2 * H :], rzu, rzu[:, :, : 2 * H], *rzu.chunk(3, dim=2), n_all, hbuf

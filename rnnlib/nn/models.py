@@ -17,8 +17,6 @@ Both are batch-first: token ids ``(N, T)``, features ``(N, T, D)``. The state is
 as for ``torch.nn.RNN``/``LSTM``/``GRU``.
 """
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -27,11 +25,15 @@ from rnnlib.nn.recurrent import MODULES
 from rnnlib.validate import (
     check_choice,
     check_float,
+    check_instance,
     check_integer,
+    check_number,
     check_positive_int,
     check_probability,
+    check_recurrent_state,
     check_shape,
     check_token_ids,
+    check_token_sequence,
 )
 
 __all__ = ["CharLM", "SequenceRegressor", "recurrent_layer"]
@@ -58,25 +60,6 @@ def recurrent_layer(cell, input_size, hidden_size, num_layers=1, dropout=0.0, no
         input_size, hidden_size, num_layers=num_layers, batch_first=True,
         dropout=dropout if num_layers > 1 else 0.0, **options,
     )
-
-
-def _check_state(state, cell, num_layers, batch, hidden_size, like):
-    """Raise ValueError/TypeError unless ``state`` fits the layer: h, or (h, c) for an LSTM."""
-    if state is None:
-        return
-    expected = (num_layers, batch, hidden_size)
-    if cell == "lstm":
-        if not isinstance(state, (tuple, list)) or len(state) != 2:
-            raise TypeError(f"state must be a tuple (h, c) for cell='lstm', got {type(state).__name__}")
-        parts = {"state[0] (h)": state[0], "state[1] (c)": state[1]}
-    else:
-        if isinstance(state, (tuple, list)):
-            raise TypeError(f"state must be a tensor h of shape {expected} for cell={cell!r}, got a {type(state).__name__}")
-        parts = {"state": state}
-    for name, tensor in parts.items():
-        check_shape(name, tensor, expected, note="(num_layers, N, hidden_size)")
-        if tensor.device != like.device:
-            raise ValueError(f"{name} must be on the model's device {like.device}, got {tensor.device}")
 
 
 class CharLM(nn.Module):
@@ -123,7 +106,9 @@ class CharLM(nn.Module):
         if x.shape[1] == 0:
             raise ValueError(f"x must hold at least one time step, got shape {tuple(x.shape)}")
         check_token_ids("x", x, self.vocab_size)
-        _check_state(state, self.cell, self.num_layers, x.shape[0], self.hidden_size, self.head.weight)
+        if state is not None:
+            check_recurrent_state(state, self.cell, (self.num_layers, x.shape[0], self.hidden_size), self.head.weight,
+                                  "(num_layers, N, hidden_size)")
         hs, state = self.rnn(self._inputs(x), state)  # hs (N, T, H)
         return self.head(self.dropout(hs)), state
 
@@ -147,18 +132,10 @@ class CharLM(nn.Module):
         """
         device = self.head.weight.device
         prefix = torch.as_tensor(prefix_ids, device=device)
-        if prefix.numel() == 0:
-            raise ValueError("prefix_ids must hold at least one token id, got an empty sequence")
-        check_integer("prefix_ids", prefix)
-        check_shape("prefix_ids", prefix, ("T",), note="(a non-empty sequence of token ids)")
-        check_token_ids("prefix_ids", prefix, self.vocab_size)
+        check_token_sequence("prefix_ids", prefix, self.vocab_size)
         check_positive_int("length", length, allow_zero=True)
-        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not (
-            temperature >= 0 and math.isfinite(temperature)
-        ):
-            raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
-        if generator is not None and not isinstance(generator, torch.Generator):
-            raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+        check_number("temperature", temperature, low=0)
+        check_instance("generator", generator, torch.Generator, optional=True)
 
         was_training = self.training
         self.eval()

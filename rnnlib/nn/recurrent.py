@@ -78,6 +78,9 @@ class _Recurrent(nn.Module):
         self.bias = check_bool("bias", bias)
         self.impl = check_choice("impl", impl, tuple(IMPLEMENTATIONS))
         self.nonlinearity = check_choice("nonlinearity", nonlinearity, ("tanh", "relu"))
+        if self.cell != "rnn" and nonlinearity != "tanh":
+            raise ValueError(f"nonlinearity applies to RNN and RNNCell only, got nonlinearity={nonlinearity!r} "
+                             f"for {type(self).__name__}")
         self.gate_size = GATES[self.cell] * self.hidden_size
 
     def _add_weights(self, suffix, input_size, factory):
@@ -115,7 +118,7 @@ class _Recurrent(nn.Module):
 
 
 class _Cell(_Recurrent):
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", impl="fast", device=None, dtype=None):
+    def __init__(self, input_size, hidden_size, bias=True, impl="fast", device=None, dtype=None, nonlinearity="tanh"):
         super().__init__()
         self._setup(input_size, hidden_size, bias, impl, nonlinearity)
         self._add_weights("", self.input_size, {"device": device, "dtype": dtype})
@@ -146,6 +149,9 @@ class RNNCell(_Cell):
 
     cell = "rnn"
 
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", impl="fast", device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, impl, device, dtype, nonlinearity=nonlinearity)
+
 
 class LSTMCell(_Cell):
     """LSTM cell (gate order i, f, g, o); same parameters and call as ``torch.nn.LSTMCell``.
@@ -155,9 +161,6 @@ class LSTMCell(_Cell):
     """
 
     cell = "lstm"
-
-    def __init__(self, input_size, hidden_size, bias=True, impl="fast", device=None, dtype=None):
-        super().__init__(input_size, hidden_size, bias, impl=impl, device=device, dtype=dtype)
 
 
 class GRUCell(_Cell):
@@ -169,9 +172,6 @@ class GRUCell(_Cell):
 
     cell = "gru"
 
-    def __init__(self, input_size, hidden_size, bias=True, impl="fast", device=None, dtype=None):
-        super().__init__(input_size, hidden_size, bias, impl=impl, device=device, dtype=dtype)
-
 
 # ----------------------------------------------------------------------------------------------
 # Sequences: layers and directions, written once over any cell
@@ -180,8 +180,8 @@ class GRUCell(_Cell):
 class _Sequence(_Recurrent):
     """Multi-layer, optionally bidirectional recurrence over any cell."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=True,
-                 dropout=0.0, bidirectional=False, impl="fast", device=None, dtype=None):
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=True, dropout=0.0,
+                 bidirectional=False, impl="fast", device=None, dtype=None, nonlinearity="tanh"):
         super().__init__()
         self._setup(input_size, hidden_size, bias, impl, nonlinearity)
         self.num_layers = check_positive_int("num_layers", num_layers)
@@ -278,6 +278,11 @@ class RNN(_Sequence):
 
     cell = "rnn"
 
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=True,
+                 dropout=0.0, bidirectional=False, impl="fast", device=None, dtype=None):
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, impl,
+                         device, dtype, nonlinearity=nonlinearity)
+
 
 class LSTM(_Sequence):
     """LSTM, ``torch.nn.LSTM``'s twin (gate order i, f, g, o; state a tuple (h, c)).
@@ -290,11 +295,6 @@ class LSTM(_Sequence):
 
     cell = "lstm"
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=True, dropout=0.0,
-                 bidirectional=False, impl="fast", device=None, dtype=None):
-        super().__init__(input_size, hidden_size, num_layers, "tanh", bias, batch_first, dropout, bidirectional,
-                         impl, device, dtype)
-
 
 class GRU(_Sequence):
     """GRU, ``torch.nn.GRU``'s twin (gate order r, z, n).
@@ -306,11 +306,6 @@ class GRU(_Sequence):
     """
 
     cell = "gru"
-
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=True, dropout=0.0,
-                 bidirectional=False, impl="fast", device=None, dtype=None):
-        super().__init__(input_size, hidden_size, num_layers, "tanh", bias, batch_first, dropout, bidirectional,
-                         impl, device, dtype)
 
 
 # cell name -> (sequence module, cell module): the one map from "rnn", "lstm", "gru" to classes

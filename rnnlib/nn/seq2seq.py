@@ -30,7 +30,7 @@ from torch import nn
 
 from rnnlib.nn.attention import AdditiveAttention, DotProductAttention
 from rnnlib.nn.decoding import beam_search, greedy_search
-from rnnlib.layout import hidden
+from rnnlib.layout import hidden as _hidden  # chapter 6 prints Seq2Seq.context with this name
 from rnnlib.nn.recurrent import MODULES
 from rnnlib.validate import (
     check_choice,
@@ -190,7 +190,7 @@ class Seq2Seq(nn.Module):
         """c_t and alpha_t for the query s_{t-1}: (N, H_enc) and (N, S) (None without attention)."""
         if self.attention is None:
             return encoded.summary, None
-        return self.attention(hidden(state), encoded.keys, encoded.memory, mask=encoded.mask)
+        return self.attention(_hidden(state), encoded.keys, encoded.memory, mask=encoded.mask)
 
     def _step(self, embedded, state, encoded):
         """The recurrence of one step: (c_t, alpha_t) from s_{t-1}, then s_t = Cell([E y_{t-1}; c_t], s_{t-1})."""
@@ -206,7 +206,7 @@ class Seq2Seq(nn.Module):
         """One decoder step. y_prev (N,) ids, state s_{t-1} -> (logits (N, V), s_t, alpha_t (N, S) or None)."""
         embedded = self.tgt_embedding(y_prev)  # (N, E)
         state, context, weights = self._step(embedded, state, encoded)
-        return self._logits(hidden(state), context, embedded), state, weights
+        return self._logits(_hidden(state), context, embedded), state, weights
 
     def forward(self, src, src_lengths, tgt_in):
         """Teacher forcing: the decoder reads the true previous token at every step.
@@ -226,7 +226,7 @@ class Seq2Seq(nn.Module):
         states, contexts, all_weights = [], [], []
         for t in range(tgt_in.shape[1]):
             state, context, weights = self._step(embedded[:, t], state, encoded)
-            states.append(hidden(state))
+            states.append(_hidden(state))
             contexts.append(context)
             all_weights.append(weights)
         # the output layer does not feed back, so it runs once over all steps
