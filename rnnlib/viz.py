@@ -6,7 +6,7 @@ Append new shared plots here; a plot used by one chapter only stays in that chap
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["plot_history", "plot_heatmap", "draw_lstm_cell", "draw_gru_cell", "draw_unrolled_rnn", "draw_encoder_decoder"]
+__all__ = ["plot_history", "plot_heatmap", "draw_lstm_cell", "draw_gru_cell", "draw_unrolled_rnn", "draw_encoder_decoder", "draw_bptt_graph"]
 
 
 def _axes(ax, figsize=(6, 3.5)):
@@ -373,6 +373,80 @@ def draw_encoder_decoder(attention=True, source_length=4, target_length=3, ax=No
     ax.set_title(title, fontsize=12)
     ax.set_xlim(enc_x[0] - 0.7, dec_x[-1] + 0.7)
     ax.set_ylim(enc_y - 2.1, dec_y + 2.0)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax
+
+
+# ----------------------------------------------------------------------------------------------
+# Backpropagation through time on the unrolled graph (chapter 2).
+
+
+def draw_bptt_graph(steps=6, window=None, ax=None):
+    r"""Draw the unrolled RNN with its forward pass and the gradient paths of BPTT; return the Axes.
+
+    Forward (black): :math:`x_t \to h_t`, :math:`h_{t-1} \to h_t`, :math:`h_t \to \ell_t`. Backward
+    (red): each loss sends :math:`\partial \ell_t / \partial h_t` down to :math:`h_t`, and each state
+    sends its total gradient :math:`\delta_t` back to :math:`h_{t-1}` through
+    :math:`\partial h_t / \partial h_{t-1} = \mathrm{diag}(1 - h_t^2)\, W_{hh}`, so
+    :math:`\delta_{t-1} = \partial \ell_{t-1} / \partial h_{t-1} + \delta_t\, \partial h_t / \partial h_{t-1}`.
+
+    With ``window=k`` (truncated BPTT) the sequence is cut into windows of k steps: the state is
+    still carried forward across a window boundary (grey arrow), but no gradient crosses it.
+    Arrows carry the ``gid`` "forward", "carried" or "backward", so a test can count them.
+
+    Args:
+        steps: number of time steps drawn (1 to 10).
+        window: None (full BPTT) or the truncation length k (1 to steps).
+        ax: Axes to draw on (a new figure if None).
+    """
+    from rnnlib.validate import check_positive_int
+
+    check_positive_int("steps", steps)
+    if steps > 10:
+        raise ValueError(f"steps must be at most 10 to stay readable, got {steps}")
+    if window is not None:
+        check_positive_int("window", window)
+        if window > steps:
+            raise ValueError(f"window must be at most steps={steps}, got {window}")
+    gap = 1.5
+    ax = _axes(ax, figsize=(1.3 + 1.1 * (steps + 1), 3.3))
+    hidden, data, loss, red, grey = "#9dd866", "#dddddd", "#f6c85f", "#d62728", "#999999"
+
+    def arrow(start, end, gid, colour, **style):
+        annotation = ax.annotate("", xy=end, xytext=start, zorder=1, arrowprops=dict(
+            arrowstyle="-|>", lw=1.4, color=colour, shrinkA=1, shrinkB=1, **style))
+        annotation.set_gid(gid)
+
+    def cut_before(t):
+        # the gradient from h_t to h_{t-1} is cut at the start of every window (and at h_0)
+        return window is not None and (t - 1) % window == 0
+
+    _node(ax, 0, 1, "$h_0$", "#ffffff")
+    for t in range(1, steps + 1):
+        x = gap * t
+        _node(ax, x, 0, f"$x_{{{t}}}$", data)
+        _node(ax, x, 1, f"$h_{{{t}}}$", hidden)
+        _node(ax, x, 2.2, f"$\\ell_{{{t}}}$", loss)
+        arrow((x, 0.3), (x, 0.7), "forward", _GATE_COLOURS["line"])
+        arrow((x - 0.15, 1.3), (x - 0.15, 1.9), "forward", _GATE_COLOURS["line"])
+        arrow((x + 0.15, 1.9), (x + 0.15, 1.3), "backward", red)
+        cut = cut_before(t)
+        arrow((x - gap + 0.45, 1.08), (x - 0.45, 1.08), "carried" if cut else "forward",
+              grey if cut else _GATE_COLOURS["line"])
+        if cut:
+            ax.plot([x - gap / 2] * 2, [-0.35, 2.55], ls=":", color=red, lw=1.2)
+        else:
+            arrow((x - 0.45, 0.9), (x - gap + 0.45, 0.9), "backward", red)
+    first = gap * 1
+    ax.text(first + 0.22, 1.6, r"$\partial \ell_t / \partial h_t$", fontsize=9, color=red, va="center")
+    if steps > 1 and not cut_before(2):
+        ax.text(first + gap / 2, 0.62, r"$\partial h_t / \partial h_{t-1}$", fontsize=9, color=red, ha="center")
+    title = "full BPTT: every loss sends its gradient back to $h_0$" if window is None else (
+        f"truncated BPTT, k = {window}: the state is carried across the dotted lines, the gradient is not")
+    ax.set_title(title, fontsize=10)
+    ax.set_xlim(-0.6, gap * steps + 0.6)
+    ax.set_ylim(-0.45, 2.7)
     ax.set_aspect("equal")
     ax.axis("off")
     return ax
