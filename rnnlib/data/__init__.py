@@ -34,11 +34,14 @@ from rnnlib.data.tagging import TAG_NAMES, TaggingData, right_context_tagging, t
 from rnnlib.data.synthetic import adding_problem, delayed_recall  # noqa: F401
 from rnnlib.data.series import (  # noqa: F401
     SERIES_NAMES,
+    Autoregression,
     ForecastData,
+    fit_autoregression,
     forecast_windows,
     load_series,
     make_windows,
     persistence_forecast,
+    select_autoregression,
 )
 from rnnlib.data.vocab import CharVocab, Vocab  # noqa: F401
 from rnnlib.data.text import (  # noqa: F401

@@ -25,7 +25,17 @@ import numpy as np
 
 from rnnlib.validate import check_choice, check_number, check_positive_int
 
-__all__ = ["SERIES_NAMES", "load_series", "make_windows", "ForecastData", "forecast_windows", "persistence_forecast"]
+__all__ = [
+    "SERIES_NAMES",
+    "load_series",
+    "make_windows",
+    "ForecastData",
+    "forecast_windows",
+    "persistence_forecast",
+    "Autoregression",
+    "fit_autoregression",
+    "select_autoregression",
+]
 
 SERIES_NAMES = ("sunspots", "co2")
 
@@ -165,3 +175,90 @@ def persistence_forecast(x):
     if x.ndim != 3 or x.shape[-1] != 1:
         raise ValueError(f"x must have shape (N, T, 1), got {x.shape}")
     return x[:, -1, :].copy()
+
+
+@dataclass
+class Autoregression:
+    r"""A linear autoregression AR(p): :math:`\hat y_{t+1} = c + \sum_{i=1}^{p} \varphi_i\, y_{t+1-i}`.
+
+    Attributes:
+        intercept: c.
+        coefficients: (p,) array, :math:`\varphi_1, \dots, \varphi_p`; :math:`\varphi_1` multiplies
+            the latest value.
+    """
+
+    intercept: float
+    coefficients: np.ndarray
+
+    @property
+    def order(self):
+        return len(self.coefficients)
+
+    def predict(self, x):
+        """One-step forecasts from windows x (N, T, 1) with T >= p: returns (N, 1)."""
+        x = np.asarray(x)
+        if x.ndim != 3 or x.shape[-1] != 1 or x.shape[1] < self.order:
+            raise ValueError(f"x must have shape (N, T, 1) with T >= p = {self.order}, got {x.shape}")
+        latest_first = x[:, ::-1, 0][:, : self.order]  # y_t, y_{t-1}, ..., y_{t-p+1}
+        return (self.intercept + latest_first @ self.coefficients)[:, None]
+
+
+def fit_autoregression(values, order):
+    r"""Least-squares AR(p) with an intercept, fitted on a series (statsmodels' ``AutoReg``).
+
+    This is Yule's (1927) model of the sunspot cycle for p = 2: each value a linear combination
+    of the p before it plus noise. The fit is ordinary least squares, so it has no training run
+    to converge: it is the best linear one-step forecaster of order p on ``values``.
+
+    Args:
+        values: 1-D series (length > 2p).
+        order: p >= 1.
+
+    Returns:
+        an :class:`Autoregression`.
+    """
+    values = np.asarray(values, np.float64)
+    if values.ndim != 1:
+        raise ValueError(f"values must be a 1-D series, got shape {values.shape}")
+    check_positive_int("order", order)
+    if len(values) <= 2 * order:
+        raise ValueError(f"values must hold more than 2 * order = {2 * order} values, got {len(values)}")
+    with warnings.catch_warnings():
+        # statsmodels 0.14 decorates AutoReg with helpers that recent pandas deprecates: not our concern
+        warnings.filterwarnings("ignore", message=".*is deprecated and will be removed.*")
+        from statsmodels.tsa.ar_model import AutoReg  # imported here: statsmodels is slow to import
+
+    params = AutoReg(values, lags=order, trend="c").fit().params
+    return Autoregression(float(params[0]), np.asarray(params[1:], np.float64))
+
+
+def select_autoregression(values, max_order, val_fraction=0.2):
+    """Choose the order p of an AR(p) on a validation span, then refit it on all of ``values``.
+
+    For each p in 1..max_order an AR(p) is fitted on the first ``1 - val_fraction`` of ``values``
+    and scored by the root mean squared error of its one-step forecasts of the rest; the p with
+    the smallest error is refitted on the whole series.
+
+    Returns:
+        ``(model, errors)``: the refitted :class:`Autoregression` and a dict {p: validation RMSE}.
+    """
+    values = np.asarray(values, np.float64)
+    if values.ndim != 1:
+        raise ValueError(f"values must be a 1-D series, got shape {values.shape}")
+    check_positive_int("max_order", max_order)
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)) or not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be a number in (0, 1), got {val_fraction!r}")
+    cut = int(round(len(values) * (1.0 - val_fraction)))
+    if cut <= 2 * max_order or cut >= len(values):
+        raise ValueError(
+            f"max_order={max_order} and val_fraction={val_fraction} leave too few values to fit or to "
+            f"validate in a series of length {len(values)}"
+        )
+    errors = {}
+    for order in range(1, max_order + 1):
+        model = fit_autoregression(values[:cut], order)
+        # windows of the p values before each validation target
+        x, y = make_windows(values[cut - order :], order)
+        errors[order] = float(np.sqrt(np.mean((model.predict(x) - y) ** 2)))
+    best = min(errors, key=errors.get)
+    return fit_autoregression(values, best), errors
