@@ -5,6 +5,7 @@ Append new metrics below (with a docstring giving the formula, and a unit test).
 """
 
 import math
+import re
 
 import numpy as np
 
@@ -17,6 +18,9 @@ __all__ = [
     "corpus_bleu",
     "object_scores",
     "anti_diagonal_share",
+    "words",
+    "known_word_share",
+    "speaker_lines",
 ]
 
 
@@ -257,3 +261,43 @@ def caption_semantic_scores(captions, scenes):
     from rnnlib.data.scenes import caption_semantic_scores as scores
 
     return scores(captions, scenes)
+
+
+# ----------------------------------------------------------------------------------------------
+# What generated text looks like (chapter 1): real words, and the layout of a play.
+
+_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")
+_SPEAKER_LINE = re.compile(r"^[A-Z][A-Z'-]*(?: [A-Z][A-Z'-]*)*:$", re.MULTILINE)
+
+
+def words(text):
+    """The words of ``text``, lower-cased: runs of letters, with inner apostrophes (``o'er``)."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def known_word_share(text, vocabulary):
+    """Share of the words of ``text`` (see :func:`words`) that belong to ``vocabulary``.
+
+    ``vocabulary`` is a set of lower-case words, e.g. ``set(words(training_text))``. For generated
+    text this measures how many of its words are real ones; a word cut off at the end of a sample
+    counts like any other. Raises ValueError when ``text`` has no word.
+    """
+    if not isinstance(vocabulary, (set, frozenset)):
+        raise TypeError(f"vocabulary must be a set of words, got {type(vocabulary).__name__}")
+    found = words(text)
+    if not found:
+        raise ValueError(f"text must contain at least one word, got {text[:40]!r}")
+    return sum(w in vocabulary for w in found) / len(found)
+
+
+def speaker_lines(text):
+    """The lines of ``text`` that open a speech in the plays' layout: a name in capitals and a colon.
+
+    ``"HAMLET:"`` and ``"FIRST CLOWN:"`` count; ``"Hamlet:"`` and ``"HAMLET: To be"`` do not.
+    Returns the list of those lines (its length is the number of speeches).
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    return _SPEAKER_LINE.findall(text)
