@@ -72,3 +72,12 @@ from rnnlib.data.scenes import (  # noqa: F401
     scene_splits,
     scene_vocab,
 )
+from rnnlib.data.python_source import (  # noqa: F401
+    CHAR_CLASSES,
+    SOURCE_CHARS,
+    PythonSource,
+    SourceStructure,
+    load_python_source,
+    python_source_files,
+    source_structure,
+)
