@@ -21,6 +21,7 @@ __all__ = [
     "words",
     "known_word_share",
     "speaker_lines",
+    "bits_per_token_by_class",
 ]
 
 
@@ -301,3 +302,32 @@ def speaker_lines(text):
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
     return _SPEAKER_LINE.findall(text)
+
+
+def bits_per_token_by_class(nll, classes, names):
+    """Bits per token within each class of tokens: :math:`\\frac{1}{|C_k|} \\sum_{t \\in C_k} \\ell_t / \\ln 2`.
+
+    Where a character model loses its bits: e.g. on the closing brackets and quotes of source
+    code (:func:`rnnlib.data.python_source.source_structure` labels them).
+
+    Args:
+        nll: per-token negative log-likelihoods in nats, any shape (array or tensor).
+        classes: integer class ids of the same shape, each in ``0 .. len(names) - 1``.
+        names: the class names, indexed by class id.
+
+    Returns:
+        ``{name: bits per token}`` for every class, in the order of ``names``; a class with no
+        token gets ``nan``.
+    """
+    nll = np.asarray(_to_numpy(nll), dtype=float)
+    classes = np.asarray(_to_numpy(classes))
+    if nll.shape != classes.shape:
+        raise ValueError(f"classes must have the shape of nll {nll.shape}, got {classes.shape}")
+    if classes.size and not np.issubdtype(classes.dtype, np.integer):
+        raise TypeError(f"classes must hold integer class ids, got dtype {classes.dtype}")
+    if classes.size and (classes.min() < 0 or classes.max() >= len(names)):
+        raise ValueError(f"classes must be ids in [0, {len(names) - 1}] (one per name), got {classes.min()}..{classes.max()}")
+    return {
+        name: bits_per_token(nll[classes == k].mean()) if np.any(classes == k) else float("nan")
+        for k, name in enumerate(names)
+    }

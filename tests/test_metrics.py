@@ -29,3 +29,20 @@ def test_accuracy_rejects_mismatched_shapes_and_empty_masks():
         accuracy(np.zeros(2), np.zeros(3))
     with pytest.raises(ValueError, match="mask must keep at least one position"):
         accuracy(np.zeros(2), np.zeros(2), np.zeros(2, bool))
+
+
+def test_bits_per_token_by_class():
+    import math
+
+    from rnnlib.metrics import bits_per_token_by_class
+
+    nll = np.array([[math.log(2), 2 * math.log(2)], [3 * math.log(2), 0.0]])
+    classes = np.array([[0, 1], [1, 0]])
+    bits = bits_per_token_by_class(nll, classes, ["other", "bracket", "quote"])
+    assert list(bits) == ["other", "bracket", "quote"]
+    assert bits["other"] == pytest.approx(0.5) and bits["bracket"] == pytest.approx(2.5)
+    assert math.isnan(bits["quote"])
+    with pytest.raises(ValueError, match="classes must have the shape of nll"):
+        bits_per_token_by_class(nll, classes[0], ["a", "b"])
+    with pytest.raises(ValueError, match=r"classes must be ids in \[0, 0\]"):
+        bits_per_token_by_class(nll, classes, ["a"])
