@@ -6,7 +6,7 @@ Append new shared plots here; a plot used by one chapter only stays in that chap
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["plot_history", "plot_heatmap", "draw_lstm_cell", "draw_gru_cell", "draw_unrolled_rnn", "draw_encoder_decoder", "draw_bptt_graph"]
+__all__ = ["plot_history", "plot_heatmap", "draw_lstm_cell", "draw_gru_cell", "draw_unrolled_rnn", "draw_encoder_decoder", "draw_bptt_graph", "draw_deep_rnn"]
 
 
 def _axes(ax, figsize=(6, 3.5)):
@@ -447,6 +447,90 @@ def draw_bptt_graph(steps=6, window=None, ax=None):
     ax.set_title(title, fontsize=10)
     ax.set_xlim(-0.6, gap * steps + 0.6)
     ax.set_ylim(-0.45, 2.7)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax
+
+
+# ----------------------------------------------------------------------------------------------
+# Stacked and bidirectional RNNs, unrolled, with the final states that torch returns in h_n (chapter 5).
+
+
+def draw_deep_rnn(steps=4, num_layers=1, bidirectional=False, ax=None):
+    """Draw a stacked and/or bidirectional RNN unrolled over ``steps`` steps; return the Axes.
+
+    Each layer is a row of states (two rows when bidirectional: :math:`\\overrightarrow{h}` read
+    left to right, :math:`\\overleftarrow{h}` right to left, drawn a little apart so that every
+    arrow shows). Layer 1 reads the inputs :math:`x_t`; layer :math:`l > 1` reads the states of
+    layer :math:`l - 1` at the same step (both directions, concatenated); the outputs are the
+    top layer's states. The final state of every layer and direction is outlined and labelled
+    with its index in torch's ``h_n``, ``layer * num_directions + direction``: the forward
+    direction ends at step :math:`T`, the backward direction at step 1.
+
+    Args:
+        steps: time steps drawn (2 to 6).
+        num_layers: stacked layers (1 to 3).
+        bidirectional: draw both directions.
+        ax: Axes to draw on (a new figure if None).
+    """
+    from rnnlib.validate import check_positive_int
+
+    check_positive_int("steps", steps)
+    check_positive_int("num_layers", num_layers)
+    if not 2 <= steps <= 6:
+        raise ValueError(f"steps must be in 2..6 to stay readable, got {steps}")
+    if num_layers > 3:
+        raise ValueError(f"num_layers must be at most 3 to stay readable, got {num_layers}")
+    if not isinstance(bidirectional, bool):
+        raise TypeError(f"bidirectional must be a bool, got {type(bidirectional).__name__}")
+    directions = 2 if bidirectional else 1
+    rows = num_layers * directions
+    ax = _axes(ax, figsize=(1.7 * steps + 1.4, 0.95 * rows + 2.0))
+    colours = {"x": "#dddddd", "y": "#f6c85f", 0: "#9dd866", 1: "#8ecae6"}
+    dx, dy, half_width, half_height = 1.7, 1.0, 0.3, 0.22
+    shift = 0.42 if bidirectional else 0.0  # forward nodes left, backward nodes right of the column
+
+    def arrow(start, end, colour="#888888"):
+        # from the edge of the start box to the edge of the end box
+        (x0, y0), (x1, y1) = start, end
+        length = max(abs(x1 - x0) / (half_width + 0.05), abs(y1 - y0) / (half_height + 0.05))
+        fx, fy = (x1 - x0) / length, (y1 - y0) / length
+        ax.annotate("", xy=(x1 - fx, y1 - fy), xytext=(x0 + fx, y0 + fy), zorder=1, arrowprops=dict(
+            arrowstyle="-|>", lw=1.3, color=colour, shrinkA=0, shrinkB=0, mutation_scale=12))
+
+    def position(t, layer, direction):
+        return dx * t + (shift if direction else -shift), dy * (1 + layer * directions + direction)
+
+    top = dy * (rows + 1)
+    for t in range(1, steps + 1):
+        _node(ax, dx * t, 0, f"$x_{t}$", colours["x"], width=2 * half_width, height=2 * half_height)
+        _node(ax, dx * t, top, f"$y_{t}$", colours["y"], width=2 * half_width, height=2 * half_height)
+    for layer in range(num_layers):
+        for direction in range(directions):
+            name = "\\overleftarrow{h}" if direction else ("\\overrightarrow{h}" if bidirectional else "h")
+            time_colour = _GATE_COLOURS["line"] if not bidirectional else ("#1f77b4" if direction else "#2ca02c")
+            for t in range(1, steps + 1):
+                x, y = position(t, layer, direction)
+                _node(ax, x, y, f"${name}^{{({layer + 1})}}_{t}$", colours[direction],
+                      width=2 * half_width, height=2 * half_height)
+                if t == (1 if direction else steps):  # the state this layer and direction ends in
+                    ax.add_patch(plt.Rectangle((x - half_width - 0.09, y - half_height - 0.09), 2 * half_width + 0.18,
+                                               2 * half_height + 0.18, fill=False, lw=1.8, ls="--",
+                                               edgecolor="#d62728", zorder=4))
+                    ax.text(x + (-1 if direction else 1) * (half_width + 0.12), y + half_height + 0.12,
+                            f"h_n[{layer * directions + direction}]", fontsize=10, color="#d62728",
+                            ha="right" if direction else "left", va="bottom", zorder=5)
+                # along time: left to right, or right to left for the backward direction
+                if (direction == 0 and t > 1) or (direction == 1 and t < steps):
+                    arrow(position(t - 1 if direction == 0 else t + 1, layer, direction), (x, y), time_colour)
+                # from below: the input, or every direction of the layer below (concatenated)
+                sources = [(dx * t, 0)] if layer == 0 else [position(t, layer - 1, d) for d in range(directions)]
+                for source in sources:
+                    arrow(source, (x, y))
+                if layer == num_layers - 1:
+                    arrow((x, y), (dx * t, top))
+    ax.set_xlim(dx * 0.45, dx * (steps + 0.6))
+    ax.set_ylim(-0.4, top + 0.4)
     ax.set_aspect("equal")
     ax.axis("off")
     return ax

@@ -29,3 +29,33 @@ def test_draw_unrolled_rnn_rejects_bad_steps():
         draw_unrolled_rnn(9)
     with pytest.raises(TypeError, match="steps must be an int"):
         draw_unrolled_rnn(2.5)
+
+
+# ---- stacked and bidirectional RNNs (chapter 5) ----
+
+from rnnlib.viz import draw_deep_rnn  # noqa: E402
+
+
+@pytest.mark.parametrize("steps, num_layers, bidirectional", [(2, 1, False), (4, 1, True), (3, 2, False), (4, 2, True)])
+def test_deep_rnn_has_a_node_per_state_and_labels_torch_h_n(steps, num_layers, bidirectional):
+    ax = draw_deep_rnn(steps, num_layers, bidirectional)
+    directions = 2 if bidirectional else 1
+    texts = [t.get_text() for t in ax.texts]
+    states = [t for t in texts if "^{(" in t]
+    assert len(states) == steps * num_layers * directions
+    # h_n holds layer * directions + direction: the forward state at step T, the backward one at step 1
+    labels = sorted(t for t in texts if t.startswith("h_n["))
+    assert labels == [f"h_n[{k}]" for k in range(num_layers * directions)]
+    if bidirectional:
+        assert f"$\\overleftarrow{{h}}^{{(1)}}_1$" in texts and f"$\\overrightarrow{{h}}^{{(1)}}_{steps}$" in texts
+    plt.close(ax.figure)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [(dict(steps=7), ValueError, "steps must be in 2..6"), (dict(num_layers=4), ValueError, "num_layers must be at most 3"),
+     (dict(bidirectional=1), TypeError, "bidirectional must be a bool")],
+)
+def test_draw_deep_rnn_rejects_bad_input(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        draw_deep_rnn(**kwargs)
