@@ -6,7 +6,17 @@ Append new shared plots here; a plot used by one chapter only stays in that chap
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["plot_history", "plot_heatmap", "draw_lstm_cell", "draw_gru_cell", "draw_unrolled_rnn", "draw_encoder_decoder", "draw_bptt_graph", "draw_deep_rnn"]
+__all__ = [
+    "plot_history",
+    "plot_heatmap",
+    "draw_lstm_cell",
+    "draw_gru_cell",
+    "draw_unrolled_rnn",
+    "draw_encoder_decoder",
+    "draw_bptt_graph",
+    "draw_deep_rnn",
+    "plot_text_activation",
+]
 
 
 def _axes(ax, figsize=(6, 3.5)):
@@ -533,4 +543,55 @@ def draw_deep_rnn(steps=4, num_layers=1, bidirectional=False, ax=None):
     ax.set_ylim(-0.4, top + 0.4)
     ax.set_aspect("equal")
     ax.axis("off")
+    return ax
+
+
+# ----------------------------------------------------------------------------------------------
+# Text coloured by a value per character (chapter 4: what one LSTM cell tracks).
+
+
+def plot_text_activation(text, values, ax=None, cmap="coolwarm", limits=(-1.0, 1.0), columns=None, title=None):
+    """Draw ``text`` in a monospaced grid, each character on a background coloured by its value.
+
+    The visualisation of Karpathy, Johnson and Fei-Fei (2015): one cell's activation after
+    reading each character, shown behind that character, so that what the cell tracks (inside
+    a string, the bracket depth, the position in the line) can be read off the page.
+
+    Args:
+        text: str of length L; newlines start new rows.
+        values: (L,) numbers, one per character (e.g. ``tanh(c_t)`` of one unit).
+        ax: Axes to draw on (a new figure sized to the text if None).
+        cmap: a matplotlib colormap name; limits: the values mapped to its two ends.
+        columns: characters per row before a line is cut (default: the longest line).
+        title: optional title.
+    """
+    values = np.asarray(values, dtype=float)
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    if values.shape != (len(text),):
+        raise ValueError(f"values must have shape ({len(text)},), one per character of text, got {values.shape}")
+    low, high = limits
+    if not low < high:
+        raise ValueError(f"limits must be (low, high) with low < high, got {limits!r}")
+    rows, row, col = [], 0, 0
+    width = columns or max(len(line) for line in text.split("\n")) + 1
+    for char in text:
+        rows.append((row, col))
+        col += 1
+        if char == "\n" or col >= width:
+            row, col = row + 1, 0
+    n_rows = row + 1
+    ax = _axes(ax, figsize=(0.11 * width + 0.5, 0.22 * n_rows + 0.6))
+    colour_map = plt.get_cmap(cmap)
+    for char, (r, c), value in zip(text, rows, values):
+        shade = colour_map((np.clip(value, low, high) - low) / (high - low))
+        ax.add_patch(plt.Rectangle((c, -r - 1), 1, 1, facecolor=shade, edgecolor="none"))
+        if char not in " \n":
+            ax.text(c + 0.5, -r - 0.5, char, ha="center", va="center", fontsize=9, family="monospace")
+    ax.set_xlim(0, width)
+    ax.set_ylim(-n_rows, 0)
+    ax.set_aspect("auto")
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=10)
     return ax

@@ -59,3 +59,25 @@ def test_deep_rnn_has_a_node_per_state_and_labels_torch_h_n(steps, num_layers, b
 def test_draw_deep_rnn_rejects_bad_input(kwargs, error, match):
     with pytest.raises(error, match=match):
         draw_deep_rnn(**kwargs)
+
+
+# ---- text coloured by one cell's activation (chapter 4) ----
+
+from rnnlib.viz import plot_text_activation  # noqa: E402
+
+
+def test_text_activation_draws_one_cell_per_character_and_each_visible_character():
+    text = "def f(x):\n    return (x)\n"
+    values = [0.5] * len(text)
+    ax = plot_text_activation(text, values)
+    assert len(ax.patches) == len(text)
+    assert "".join(t.get_text() for t in ax.texts) == text.replace(" ", "").replace("\n", "")
+    assert ax.get_ylim() == (-3, 0)  # two lines and the empty row after the last newline
+    plt.close(ax.figure)
+
+
+def test_text_activation_rejects_bad_input():
+    with pytest.raises(ValueError, match=r"values must have shape \(3,\)"):
+        plot_text_activation("abc", [1.0, 2.0])
+    with pytest.raises(ValueError, match="limits must be"):
+        plot_text_activation("abc", [1.0, 2.0, 3.0], limits=(1, 1))
