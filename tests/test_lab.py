@@ -198,6 +198,15 @@ def test_chapter_reads_well_in_jupyterlab(lab, stem):
         missing = [v for v in shown if v not in text]
         assert not missing, f"numbers missing from the rendered chapter: {missing[:10]}"
 
+        # Screenshot of the first paragraph that states numbers
+        first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.metadata.get(EXPRESSIONS_KEY))
+        browser.evaluate(
+            "(() => { document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell')"
+            f"[{first}].scrollIntoView({{block: 'start'}}); return true; }})()"
+        )
+        time.sleep(1)
+        numbers = browser.screenshot(SHOTS / f"lab_{stem}_numbers.png")
+
         # Citations show a key of references.bib (the bibliography is in the book)
         unknown = [c for c in seen["citations"] if c not in BIB_KEYS]
         assert not unknown, f"citations that are not keys of references.bib: {unknown}"
@@ -210,6 +219,6 @@ def test_chapter_reads_well_in_jupyterlab(lab, stem):
         browser.wait_for(f"{SOLUTIONS}.some(d => d.open)", timeout=30)
         time.sleep(1)
         opened_shot = browser.screenshot(SHOTS / f"lab_{stem}_solution_opened.png")
-    for shot in (top, closed, opened_shot):
+    for shot in (top, numbers, closed, opened_shot):
         assert shot.stat().st_size > 10_000, f"screenshot {shot} looks empty"
-    print(f"JupyterLab screenshots: {top}, {closed}, {opened_shot}")
+    print(f"JupyterLab screenshots: {top}, {numbers}, {closed}, {opened_shot}")
