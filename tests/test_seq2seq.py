@@ -148,7 +148,7 @@ def _score(model, src, lengths, tokens):
     logits, _ = model(src, lengths, tgt_in)
     logits[..., [model.pad_id, model.bos_id]] = -float("inf")
     log_probs = torch.log_softmax(logits[0], dim=-1)
-    return float(log_probs[torch.arange(len(tokens)), torch.tensor(tokens)].sum())
+    return float(log_probs[torch.arange(len(tokens)), torch.tensor(tokens)].sum().detach())
 
 
 @pytest.mark.parametrize("attention", ATTENTIONS)
