@@ -169,3 +169,28 @@ def test_split_is_contiguous_and_held_out_text_is_never_trained_on():
     assert split_text("abcdefghij", 0.3) == ("abcdefg", "hij")
     with pytest.raises(ValueError, match="val_fraction must be a finite number in \\(0, 1\\), got 1.5"):
         split_text("abc", 1.5)
+
+
+def test_text_streams_are_contiguous_parts_with_next_id_targets():
+    from rnnlib.data import text_streams
+
+    ids = np.arange(23)
+    x, y = text_streams(ids, 3)  # (23 - 1) // 3 = 7 ids per stream; the last 2 are dropped
+    assert x.dtype == torch.int64 and x.shape == y.shape == (3, 7)
+    assert x[0].tolist() == list(range(0, 7)) and x[2].tolist() == list(range(14, 21))
+    assert torch.equal(y, x + 1)
+    x_t, _ = text_streams(torch.arange(10, dtype=torch.int32), 2)
+    assert x_t.dtype == torch.int64 and x_t.tolist() == [[0, 1, 2, 3], [4, 5, 6, 7]]
+
+
+def test_text_streams_rejects_bad_input():
+    from rnnlib.data import text_streams
+
+    with pytest.raises(ValueError, match="ids must be a 1-D integer sequence"):
+        text_streams(np.zeros((2, 3), dtype=np.int64), 1)
+    with pytest.raises(ValueError, match="ids must be a 1-D integer sequence"):
+        text_streams(np.zeros(5), 1)
+    with pytest.raises(ValueError, match="ids must hold more than streams = 4 ids, got 4"):
+        text_streams(np.arange(4), 4)
+    with pytest.raises(TypeError, match="streams must be an int"):
+        text_streams(np.arange(4), 2.0)

@@ -51,6 +51,7 @@ from rnnlib.data.text import (  # noqa: F401
     load_shakespeare,
     shakespeare_play_names,
     split_text,
+    text_streams,
 )
 from rnnlib.data.reversal import (  # noqa: F401
     BOS_ID,

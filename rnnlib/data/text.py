@@ -42,6 +42,7 @@ __all__ = [
     "CharWindows",
     "split_text",
     "char_lm_data",
+    "text_streams",
 ]
 
 
@@ -215,3 +216,33 @@ def char_lm_data(text, seq_len, val_fraction=0.1, stride=None):
     vocab = CharVocab(text)
     train_ids, val_ids = split_text(vocab.encode(text), val_fraction)
     return CharWindows(train_ids, seq_len, stride), CharWindows(val_ids, seq_len), vocab
+
+
+def text_streams(ids, streams):
+    """Cut a sequence of ids into ``streams`` parallel streams of consecutive text, for a stateful model.
+
+    Stream j is the j-th of ``streams`` equal contiguous parts of ``ids`` (the few ids that do not
+    fill a part are dropped), so that reading the streams window by window
+    (:func:`rnnlib.bptt.stream_windows`) reads every part of the text in order, ``streams`` at a time.
+
+    Args:
+        ids: 1-D integer array or tensor of length L.
+        streams: N, the number of parallel streams (the batch size of a stateful model).
+
+    Returns:
+        ``(x, y)``: int64 tensors of shape (N, L_s) with ``L_s = (L - 1) // N``; ``y`` is ``x``
+        shifted by one id, the next-token targets: ``x[j, t] = ids[j L_s + t]``,
+        ``y[j, t] = ids[j L_s + t + 1]``.
+    """
+    ids = torch.as_tensor(np.asarray(ids) if not isinstance(ids, torch.Tensor) else ids)
+    if ids.dim() != 1 or ids.dtype.is_floating_point or ids.dtype == torch.bool:
+        raise ValueError(f"ids must be a 1-D integer sequence, got shape {tuple(ids.shape)} and dtype {ids.dtype}")
+    check_positive_int("streams", streams)
+    length = (len(ids) - 1) // streams
+    if length < 1:
+        raise ValueError(f"ids must hold more than streams = {streams} ids, got {len(ids)}")
+    starts = torch.arange(streams) * length
+    positions = starts[:, None] + torch.arange(length)[None, :]  # (N, L_s)
+    ids = ids.long()
+    return ids[positions], ids[positions + 1]
+
