@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
+from rnnlib.layout import hidden
 from rnnlib.validate import check_positive_int, check_special_ids
 
 __all__ = ["Hypothesis", "greedy_search", "beam_search"]
@@ -113,7 +114,7 @@ def beam_search(step, state, *, bos_id, eos_id, beam_size, max_len):
     check_positive_int("beam_size", beam_size)
     check_positive_int("max_len", max_len)
     check_special_ids(distinct=(), bos_id=bos_id, eos_id=eos_id)
-    first = state[0] if isinstance(state, tuple) else state
+    first = hidden(state)
     device = first.device
     prefixes, prefix_weights = [[]], [[]]
     scores = torch.zeros(1, dtype=first.dtype, device=device)
