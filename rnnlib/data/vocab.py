@@ -75,7 +75,7 @@ class Vocab:
 
 
 class CharVocab(Vocab):
-    """A :class:`Vocab` of the sorted distinct characters of a text, without special tokens.
+    """A :class:`~rnnlib.data.vocab.Vocab` of the sorted distinct characters of a text, without special tokens.
 
     ``encode("to be")`` -> int64 array of ids; ``decode(ids)`` -> str. ``len(vocab)`` is V.
     """

@@ -1,7 +1,7 @@
 """rnnlib.distributed: training on several processes with the same code as on one.
 
 - :mod:`~rnnlib.distributed.ddp`: DistributedDataParallel set up from torchrun's environment
-  (:func:`setup_from_env`, used by :func:`rnnlib.train.fit`);
+  (:func:`~rnnlib.distributed.ddp.setup_from_env`, used by :func:`rnnlib.train.fit`);
 - :mod:`~rnnlib.distributed.char_lm`: the experiment of the scaling appendix, the character model
   trained by ``fit`` on one process or several (``torchrun -m rnnlib.distributed.char_lm``).
 """
