@@ -174,14 +174,14 @@ class _RNN(torch.autograd.Function):
         x2d, hbuf, weight_ih, weight_hh = ctx.saved_tensors
         schedule = _Schedule(hbuf.shape[0] - 1, ctx.reverse)
         hs = hbuf[schedule.outputs]
-        # dh_t/da_t for every step at once: relu' = [h > 0], tanh' = 1 - h^2
-        local = (hs > 0).to(hs.dtype) if ctx.relu else 1 - hs * hs
-        da = torch.empty_like(hs)
-        dhs_, local_, da_ = _steps(dhs, local, da)
+        # dh_t/da_t for every step at once: relu' = [h > 0], tanh' = 1 - h^2; the loop below
+        # scales it in place into dL/da_t (one (T, N, H) array for both)
+        da = (hs > 0).to(hs.dtype) if ctx.relu else torch.mul(hs, hs).neg_().add_(1)
+        dhs_, da_ = _steps(dhs, da)
         dh = dhs_[schedule.backward_order[0]]
         for t, t_next in zip(schedule.backward_order, schedule.next_t):
             # dL/da_t = dL/dh_t * act'(a_t)
-            torch.mul(dh, local_[t], out=da_[t])
+            da_[t].mul_(dh)
             if t_next is not None:
                 # dL/dh_{t-1} = (gradient from the output at t-1) + dL/da_t W_hh
                 dh = torch.addmm(dhs_[t_next], da_[t], weight_hh)
