@@ -225,3 +225,20 @@ def test_cuda_matches_cpu(kind):
     assert context_gpu.device.type == "cuda"
     assert (context_gpu.cpu() - context).abs().max() <= 1e-12
     assert (weights_gpu.cpu() == 0).eq(weights == 0).all()
+
+
+def test_additive_with_keys_projected_beforehand_equals_projecting_inside():
+    """project_keys once, then many queries: the same context and weights as without it."""
+    torch.manual_seed(0)
+    attention = rnn.AdditiveAttention(5, 6, 4).double()
+    query, keys = torch.randn(3, 7, 5, dtype=torch.float64), torch.randn(3, 9, 6, dtype=torch.float64)
+    values = torch.randn(3, 9, 2, dtype=torch.float64)
+    mask = torch.arange(9)[None, :] < torch.tensor([9, 4, 1])[:, None]
+    projected = attention.project_keys(keys)
+    assert projected.shape == (3, 9, 4)
+    for a, b in zip(attention(query, keys, values, mask), attention(query, keys, values, mask, projected_keys=projected)):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-15)
+    with pytest.raises(ValueError, match=r"projected_keys must have shape \(3, 9, 4\)"):
+        attention(query, keys, values, mask, projected_keys=keys)
+    with pytest.raises(ValueError, match=r"keys must have shape \(N, S, 6\)"):
+        attention.project_keys(query)

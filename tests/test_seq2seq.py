@@ -112,7 +112,8 @@ def test_decoder_attends_to_encoder_outputs(attention):
     changed = type(encoded)(**vars(encoded))
     changed.memory = encoded.memory.clone()
     changed.memory[:, 0] += 1.0  # position 0 is a real token in every sequence
-    changed.keys = model.key_projection(changed.memory) if attention == "dot" else changed.memory
+    projection = model.key_projection if attention == "dot" else model.attention.project_keys
+    changed.keys = projection(changed.memory)
     context2, weights2 = model.context(state, changed)
     logits2, _, _ = model.decode_step(y, state, changed)
     for a, b in ((context, context2), (logits, logits2)):

@@ -104,11 +104,29 @@ class AdditiveAttention(nn.Module):
     def extra_repr(self):
         return f"query_size={self.query_size}, key_size={self.key_size}, hidden_size={self.hidden_size}"
 
-    def forward(self, query, keys, values=None, mask=None):
-        """Returns (context, weights); see the module docstring for shapes."""
+    def project_keys(self, keys):
+        """W_k k_s for every key: (N, S, Hk) -> (N, S, A).
+
+        It does not depend on the query, so a decoder that asks a new query of the same keys at
+        every step computes it once per sequence and passes it to :meth:`forward` as
+        ``projected_keys`` (Bahdanau et al. 2015, appendix A.1.2).
+        """
+        check_shape("keys", keys, ("N", "S", self.key_size))
+        return keys @ self.W_k.t()
+
+    def forward(self, query, keys, values=None, mask=None, projected_keys=None):
+        """Returns (context, weights); see the module docstring for shapes.
+
+        ``projected_keys`` (N, S, A): :meth:`project_keys` of ``keys``, computed once beforehand;
+        None computes it here.
+        """
         q, values, single = _check_inputs(query, keys, values, mask, self.query_size, self.key_size, ref=self.W_q)
+        if projected_keys is None:
+            projected_keys = self.project_keys(keys)
+        else:
+            check_shape("projected_keys", projected_keys, (*keys.shape[:2], self.hidden_size), note="(N, S, A): project_keys(keys)")
         # u_ts = tanh(W_q q_t + W_k k_s): each projection computed once, combined by broadcasting
-        u = torch.tanh((q @ self.W_q.t()).unsqueeze(2) + (keys @ self.W_k.t()).unsqueeze(1))  # (N, Tq, S, A)
+        u = torch.tanh((q @ self.W_q.t()).unsqueeze(2) + projected_keys.unsqueeze(1))  # (N, Tq, S, A)
         # e_ts = v^T u_ts
         scores = u @ self.v
         return _attend(scores, values, mask, single)

@@ -69,7 +69,8 @@ class EncoderOutput:
     """What the decoder reads: ``memory`` (N, S, H_enc) = the annotations h_j, ``mask`` (N, S)
     True at real tokens, ``summary`` (N, H_enc) = the fixed-length context (last forward state,
     first backward state), and ``keys`` (N, S, ·): the annotations as the attention scores see
-    them (for ``"dot"`` they are projected once by W_a; otherwise they are ``memory``)."""
+    them, projected once per sequence (``"additive"``: W_k h_j; ``"dot"``: W_a h_j; without
+    attention they are ``memory``)."""
 
     memory: torch.Tensor
     mask: torch.Tensor
@@ -175,7 +176,12 @@ class Seq2Seq(nn.Module):
             summary.append(backward.gather(1, last.expand(-1, 1, backward.shape[2])).squeeze(1))
             outputs.append(reverse_padded(backward, src_lengths))
         memory = torch.cat(outputs, dim=2)  # (N, S, H_enc), h_j = [fwd_j; bwd_j]
-        keys = self.key_projection(memory) if self.attention_kind == "dot" else memory
+        if self.attention_kind == "additive":
+            keys = self.attention.project_keys(memory)  # W_k h_j does not depend on the decoder step
+        elif self.attention_kind == "dot":
+            keys = self.key_projection(memory)
+        else:
+            keys = memory
         return EncoderOutput(memory, length_mask(src_lengths, src.shape[1]), torch.cat(summary, dim=1), keys)
 
     # ------------------------------------------------------------------------------------------
@@ -190,6 +196,8 @@ class Seq2Seq(nn.Module):
         """c_t and alpha_t for the query s_{t-1}: (N, H_enc) and (N, S) (None without attention)."""
         if self.attention is None:
             return encoded.summary, None
+        if self.attention_kind == "additive":
+            return self.attention(_hidden(state), encoded.memory, mask=encoded.mask, projected_keys=encoded.keys)
         return self.attention(_hidden(state), encoded.keys, encoded.memory, mask=encoded.mask)
 
     def _step(self, embedded, state, encoded):
