@@ -132,3 +132,30 @@ def test_ids_are_checked_and_an_all_padding_batch_has_zero_loss():
     loss = caption_loss(model, (torch.rand(2, 3, 32, 32), torch.tensor([[1, 0, 0], [1, 0, 0]])))
     loss.backward()
     assert loss.item() == 0.0 and all(torch.count_nonzero(p.grad) == 0 for p in model.parameters() if p.grad is not None)
+
+
+def test_grid_summary_reads_where_each_feature_is():
+    """summary="grid": the initial state sees every cell (moving a feature changes it); "mean" cannot."""
+    torch.manual_seed(0)
+    features = torch.randn(2, 16, 32)
+    moved = features.clone()
+    moved[:, [0, 5]] = features[:, [5, 0]]  # the same features, two cells swapped: the same mean
+    for summary, changes in (("mean", False), ("grid", True)):
+        model = CaptionModel(10, summary=summary)
+        assert model.init_h.in_features == (32 if summary == "mean" else 16 * 32)
+        (h, c), (h2, c2) = model.initial_state(features), model.initial_state(moved)
+        assert h.shape == c.shape == (2, 64)
+        assert bool(((h - h2).abs().max() > 1e-6)) == changes
+        images = torch.rand(2, 3, 32, 32)
+        logits, _ = model(images, torch.ones(2, 5, dtype=torch.long))
+        assert logits.shape == (2, 5, 10)
+
+
+def test_grid_summary_checks_its_arguments_and_the_grid():
+    with pytest.raises(ValueError, match="summary must be one of 'mean', 'grid', got 'flat'"):
+        CaptionModel(10, summary="flat")
+    with pytest.raises(ValueError, match="grid_cells must be an int >= 1, got 0"):
+        CaptionModel(10, summary="grid", grid_cells=0)
+    model = CaptionModel(10, summary="grid")
+    with pytest.raises(ValueError, match=r"features must have shape \(N, 16, C\) \(grid_cells=16\), got \(2, 64, 32\)"):
+        model.initial_state(torch.randn(2, 64, 32))

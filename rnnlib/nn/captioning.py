@@ -20,8 +20,11 @@ S = (H/8)(W/8). Two decoders read it:
   :math:`(h_t, c_t) = \mathrm{LSTM}(E y_{t-1}, (h_{t-1}, c_{t-1}))`,
   :math:`p(y_t \mid \cdot) = \mathrm{softmax}(W_o h_t + b_o)`.
 
-Both start from the mean feature :math:`\bar a = \frac1S \sum_s a_s`:
-:math:`h_0 = \tanh(W_h \bar a + b_h)`, :math:`c_0 = \tanh(W_c \bar a + b_c)` (Xu et al., eq. 5).
+Both start from a summary :math:`f` of the grid, :math:`h_0 = \tanh(W_h f + b_h)`,
+:math:`c_0 = \tanh(W_c f + b_c)`: the mean feature :math:`f = \bar a = \frac1S \sum_s a_s`
+(``summary="mean"``, Xu et al., eq. 5), or every cell of the grid, flattened,
+:math:`f = \mathrm{vec}(a) = [a_1; \dots; a_S]` (``summary="grid"``), which keeps where each feature
+was: a decoder that sees the image only through its initial state needs that to say *left of*.
 
 The encoder adds two coordinate channels (x and y in [-1, 1]) to the image, so that a feature
 vector knows where in the picture it comes from: convolutions alone are translation-equivariant,
@@ -39,6 +42,7 @@ from rnnlib.nn.attention import AdditiveAttention
 from rnnlib.nn.recurrent import LSTMCell
 from rnnlib.nn.decoding import beam_search, greedy_search
 from rnnlib.validate import (
+    check_choice,
     check_float,
     check_integer,
     check_positive_int,
@@ -107,6 +111,10 @@ class CaptionModel(nn.Module):
             the initial state only (Vinyals et al.).
         attention_size: hidden size of the additive score (default: ``hidden_size``).
         channels: the encoder's convolution channels (C = ``channels[-1]``).
+        summary: what the initial state reads: ``"mean"``, the mean feature vector, or ``"grid"``,
+            all S feature vectors flattened (S C numbers).
+        grid_cells: S, the number of grid cells of the images to come (``summary="grid"`` only;
+            16 for 32x32 images).
     """
 
     def __init__(
@@ -117,6 +125,8 @@ class CaptionModel(nn.Module):
         attention=True,
         attention_size=None,
         channels=(16, 32, 32),
+        summary="mean",
+        grid_cells=16,
         pad_id=0,
         bos_id=1,
         eos_id=2,
@@ -132,8 +142,11 @@ class CaptionModel(nn.Module):
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
         self.encoder = CNNEncoder(channels)
         C = self.encoder.out_channels
-        self.init_h = nn.Linear(C, hidden_size)
-        self.init_c = nn.Linear(C, hidden_size)
+        self.summary = check_choice("summary", summary, ("mean", "grid"))
+        self.grid_cells = check_positive_int("grid_cells", grid_cells)
+        summary_size = C if summary == "mean" else grid_cells * C
+        self.init_h = nn.Linear(summary_size, hidden_size)
+        self.init_c = nn.Linear(summary_size, hidden_size)
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
         if attention:
             self.attention = AdditiveAttention(hidden_size, C, attention_size or hidden_size)
@@ -149,9 +162,16 @@ class CaptionModel(nn.Module):
         return self.encoder(images)
 
     def initial_state(self, features):
-        """(h_0, c_0) = (tanh(W_h a_mean + b_h), tanh(W_c a_mean + b_c)), each (N, H)."""
-        mean = features.mean(dim=1)
-        return torch.tanh(self.init_h(mean)), torch.tanh(self.init_c(mean))
+        """(h_0, c_0) = (tanh(W_h f + b_h), tanh(W_c f + b_c)), each (N, H), from features (N, S, C).
+
+        f is the mean feature (N, C) for ``summary="mean"``, the flattened grid (N, S C) for ``"grid"``.
+        """
+        if self.summary == "mean":
+            summary = features.mean(dim=1)
+        else:
+            check_shape("features", features, ("N", self.grid_cells, "C"), note=f"(grid_cells={self.grid_cells})")
+            summary = features.flatten(1)
+        return torch.tanh(self.init_h(summary)), torch.tanh(self.init_c(summary))
 
     def decode_step(self, y_prev, state, features):
         """One step. y_prev (N,) ids, state (h, c) -> (logits (N, V), (h, c), alpha (N, S) or None)."""
