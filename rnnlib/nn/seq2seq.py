@@ -30,7 +30,7 @@ from torch import nn
 
 from rnnlib.nn.attention import AdditiveAttention, DotProductAttention
 from rnnlib.nn.decoding import beam_search, greedy_search
-from rnnlib.layout import hidden as _hidden  # chapter 6 prints Seq2Seq.context with this name
+from rnnlib.layout import hidden
 from rnnlib.nn.recurrent import MODULES
 from rnnlib.validate import (
     check_choice,
@@ -197,8 +197,8 @@ class Seq2Seq(nn.Module):
         if self.attention is None:
             return encoded.summary, None
         if self.attention_kind == "additive":
-            return self.attention(_hidden(state), encoded.memory, mask=encoded.mask, projected_keys=encoded.keys)
-        return self.attention(_hidden(state), encoded.keys, encoded.memory, mask=encoded.mask)
+            return self.attention(hidden(state), encoded.memory, mask=encoded.mask, projected_keys=encoded.keys)
+        return self.attention(hidden(state), encoded.keys, encoded.memory, mask=encoded.mask)
 
     def _step(self, embedded, state, encoded):
         """The recurrence of one step: (c_t, alpha_t) from s_{t-1}, then s_t = Cell([E y_{t-1}; c_t], s_{t-1})."""
@@ -214,7 +214,7 @@ class Seq2Seq(nn.Module):
         """One decoder step. y_prev (N,) ids, state s_{t-1} -> (logits (N, V), s_t, alpha_t (N, S) or None)."""
         embedded = self.tgt_embedding(y_prev)  # (N, E)
         state, context, weights = self._step(embedded, state, encoded)
-        return self._logits(_hidden(state), context, embedded), state, weights
+        return self._logits(hidden(state), context, embedded), state, weights
 
     def forward(self, src, src_lengths, tgt_in):
         """Teacher forcing: the decoder reads the true previous token at every step.
@@ -234,7 +234,7 @@ class Seq2Seq(nn.Module):
         states, contexts, all_weights = [], [], []
         for t in range(tgt_in.shape[1]):
             state, context, weights = self._step(embedded[:, t], state, encoded)
-            states.append(_hidden(state))
+            states.append(hidden(state))
             contexts.append(context)
             all_weights.append(weights)
         # the output layer does not feed back, so it runs once over all steps
