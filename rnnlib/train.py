@@ -586,7 +586,7 @@ class _Run:
         history.examples += _batch_size_of(batch)
         bar.set_postfix(loss=f"{loss:.4f}")
         # on_step returning True ends the run after this step, as a spent budget does
-        asked_to_stop = self.on_step is not None and self.on_step(p.step, loss, self.model) is True
+        asked_to_stop = self.on_step is not None and _stop_requested(self.on_step(p.step, loss, self.model))
         if self.val_data is not None and self.eval_every is not None and p.step % self.eval_every == 0:
             self._validate()
         self.stop = asked_to_stop or self._out_of_budget()
@@ -842,6 +842,16 @@ def load_checkpoint(path, model, optimizer=None, map_location="cpu"):
         optimizer.load_state_dict(payload["optimizer"])
     extra = payload.get("extra", {})
     return dict(extra) if isinstance(extra, dict) else {}
+
+
+def _stop_requested(answer):
+    """on_step's answer: None or a bool (NumPy's and torch's included); anything else is an error."""
+    if answer is None:
+        return False
+    if isinstance(answer, (bool, np.bool_)) or (isinstance(answer, torch.Tensor) and answer.dtype == torch.bool
+                                                and answer.numel() == 1):
+        return bool(answer)
+    raise TypeError(f"on_step must return None, True or False, got {type(answer).__name__} {answer!r}")
 
 
 def _check_resumable(payload, batches, model, optimizer, loss_fn, on_step, budget):

@@ -485,3 +485,20 @@ def test_on_step_returning_true_ends_the_run_after_that_step():
             batch_size=8, val_data=_regression_data(32), progress=False, device="cpu",
             on_step=lambda step, loss, model: step == 11)
     assert h.step[-1] == 11 and h.val_step[-1] == 11
+
+
+@pytest.mark.parametrize("answer", [True, np.bool_(True), torch.tensor(True)])
+def test_on_step_stops_on_any_true_bool(answer):
+    model = torch.nn.Linear(1, 1)
+    data = [(torch.ones(2, 1),)] * 10
+    history = fit(model, data, lambda m, b: m(b[0]).pow(2).mean(), optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+                  device="cpu", progress=False, on_step=lambda step, loss, m: answer if step == 3 else None)
+    assert history.step == [1, 2, 3]
+
+
+def test_on_step_answer_that_is_not_a_bool_is_named():
+    model = torch.nn.Linear(1, 1)
+    data = [(torch.ones(2, 1),)] * 3
+    with pytest.raises(TypeError, match="on_step must return None, True or False, got str 'stop'"):
+        fit(model, data, lambda m, b: m(b[0]).pow(2).mean(), optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+            device="cpu", progress=False, on_step=lambda step, loss, m: "stop")
