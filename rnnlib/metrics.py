@@ -15,6 +15,7 @@ __all__ = [
     "accuracy",
     "bias_scores",
     "bias_amplification",
+    "parity_measures",
     "corpus_bleu",
     "object_scores",
     "anti_diagonal_share",
@@ -125,6 +126,48 @@ def bias_amplification(train_counts, predicted_counts):
     b_pred = bias_scores(predicted)
     biased = b_train > 1.0 / train.shape[1]
     return float((b_pred - b_train)[biased].sum() / train.shape[0])
+
+
+def parity_measures(train_share, predicted_share):
+    """Symmetric measures of a group share per item: how far from parity, and how much it follows the data.
+
+    Bias amplification (:func:`bias_amplification`) counts only the group each item leans towards
+    in training, so a model that over-corrects (leans the other way) scores lower, i.e. "better",
+    than one at parity. These measures treat both directions alike. For per-item shares
+    :math:`s_o` of one group (e.g. the share of female pronouns for occupation :math:`o`) and the
+    training shares :math:`b_o`:
+
+    .. math::
+
+        d = \\frac{1}{|O|} \\sum_o \\bigl|s_o - \\tfrac12\\bigr|, \\qquad
+        \\beta = \\frac{\\sum_o (b_o - \\bar b)(s_o - \\bar s)}{\\sum_o (b_o - \\bar b)^2}
+
+    :math:`d` is 0 when every item is at parity, whichever way the errors go; the least-squares slope
+    :math:`\\beta` is 1 when the predictions reproduce the training shares, above 1 when they
+    amplify them, 0 when the item no longer matters, and negative when the stereotype is flipped.
+
+    Args:
+        train_share: array-like of shape ``(O,)``, the training shares, in [0, 1], not all equal.
+        predicted_share: array-like of shape ``(O,)``, the model's shares, in [0, 1].
+
+    Returns:
+        a dict with ``"distance"`` (:math:`d`), ``"slope"`` (:math:`\\beta`) and ``"mean"`` (the mean
+        predicted share), as floats.
+    """
+    train = np.asarray(_to_numpy(train_share), dtype=float)
+    predicted = np.asarray(_to_numpy(predicted_share), dtype=float)
+    for name, share in (("train_share", train), ("predicted_share", predicted)):
+        if share.ndim != 1 or share.size < 2:
+            raise ValueError(f"{name} must have shape (O,) with O >= 2 items, got shape {share.shape}")
+        if not np.all((share >= 0) & (share <= 1)):  # written so that NaN fails too
+            raise ValueError(f"{name} must hold shares in [0, 1], got {share.tolist()}")
+    if predicted.shape != train.shape:
+        raise ValueError(f"predicted_share must have shape {train.shape} like train_share, got {predicted.shape}")
+    centred = train - train.mean()
+    if not np.any(centred):
+        raise ValueError(f"train_share must not be the same for every item (the slope is undefined), got {train.tolist()}")
+    slope = float(centred @ (predicted - predicted.mean()) / (centred @ centred))
+    return {"distance": float(np.abs(predicted - 0.5).mean()), "slope": slope, "mean": float(predicted.mean())}
 
 
 def _count_table(name, counts):

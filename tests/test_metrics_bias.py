@@ -57,3 +57,33 @@ def test_bad_input_names_the_argument():
         bias_amplification({"a": {"f": 1, "m": 2}}, {"b": {"f": 1, "m": 2}})
     with pytest.raises(TypeError, match="both be dicts"):
         bias_amplification({"a": {"f": 1, "m": 2}}, [[1, 2]])
+
+
+def test_parity_measures_of_reproduction_parity_and_flip():
+    from rnnlib.metrics import parity_measures
+
+    train = np.array([0.1, 0.3, 0.6, 0.9])
+    same = parity_measures(train, train)
+    assert same["slope"] == pytest.approx(1.0) and same["distance"] == pytest.approx(0.275)
+    at_parity = parity_measures(train, np.full(4, 0.5))
+    assert at_parity == {"distance": 0.0, "slope": 0.0, "mean": 0.5}
+    # over-correction: the same distance from parity as the data, the slope negative
+    flipped = parity_measures(train, 1 - train)
+    assert flipped["slope"] == pytest.approx(-1.0) and flipped["distance"] == pytest.approx(0.275)
+    # greedy decoding of a calibrated model: every item to 0 or 1, slope above 1 (amplification)
+    greedy = parity_measures(train, (train > 0.5).astype(float))
+    assert greedy["distance"] == 0.5 and greedy["slope"] > 1
+
+
+@pytest.mark.parametrize("train, predicted, message", [
+    ([0.2, 0.8], [0.5, 0.5, 0.5], "predicted_share must have shape (2,) like train_share, got (3,)"),
+    ([0.5], [0.5], "train_share must have shape (O,) with O >= 2 items, got shape (1,)"),
+    ([0.2, 0.8], [0.5, 1.5], "predicted_share must hold shares in [0, 1], got [0.5, 1.5]"),
+    ([0.2, float("nan")], [0.5, 0.5], "train_share must hold shares in [0, 1]"),
+    ([0.4, 0.4], [0.5, 0.6], "train_share must not be the same for every item"),
+])
+def test_parity_measures_reject_bad_shares(train, predicted, message):
+    from rnnlib.metrics import parity_measures
+
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]")):
+        parity_measures(train, predicted)
