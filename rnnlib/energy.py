@@ -49,8 +49,6 @@ __all__ = [
     "ComputeReceipt",
 ]
 
-GATE_COUNT = GATES  # old name of rnnlib.layout.GATES, kept until rnnlib.exercises.energy imports that
-
 # Strubell et al. (2019), section 3: the 2018 average power usage effectiveness of data
 # centres (Ascierto 2018) and the U.S. EPA's average CO2 emitted per kWh consumed.
 STRUBELL_PUE = 1.58

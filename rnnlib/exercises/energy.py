@@ -8,7 +8,8 @@
 with G = 1, 3, 4 gate blocks for ``"rnn"``, ``"gru"``, ``"lstm"`` (see :func:`rnnlib.energy.recurrent_flops_per_token`).
 """
 
-from rnnlib.energy import GATE_COUNT, recurrent_flops_per_token
+from rnnlib.energy import recurrent_flops_per_token
+from rnnlib.layout import GATES
 from rnnlib.exercises._checking import Case, Mistake, check_function
 
 __all__ = ["check_recurrent_flops"]
@@ -22,7 +23,7 @@ def _input_only(cell, input_size, hidden_size, num_layers=1, bidirectional=False
     directions = 2 if bidirectional else 1
     total, layer_input = 0, input_size
     for _ in range(num_layers):
-        total += directions * 2 * GATE_COUNT[cell] * hidden_size * layer_input
+        total += directions * 2 * GATES[cell] * hidden_size * layer_input
         layer_input = directions * hidden_size
     return total
 
@@ -35,7 +36,7 @@ def _upper_layers_read_h(cell, input_size, hidden_size, num_layers=1, bidirectio
     directions = 2 if bidirectional else 1
     total, layer_input = 0, input_size
     for _ in range(num_layers):
-        total += directions * 2 * GATE_COUNT[cell] * hidden_size * (layer_input + hidden_size)
+        total += directions * 2 * GATES[cell] * hidden_size * (layer_input + hidden_size)
         layer_input = hidden_size
     return total
 
