@@ -143,7 +143,7 @@ def _highway(ax, times_x, plus_x, left, right):
 
 
 def draw_lstm_cell(ax=None):
-    """Draw one LSTM step with its gates in PyTorch's order i, f, g, o, left to right; return the Axes.
+    r"""Draw one LSTM step with its gates in PyTorch's order i, f, g, o, left to right; return the Axes.
 
     The cell state runs along the top, touched only by an elementwise product with the forget gate
     and a sum: the "gradient highway", :math:`\partial c_t / \partial c_{t-1} = \mathrm{diag}(f)`.
@@ -183,7 +183,7 @@ def draw_lstm_cell(ax=None):
 
 
 def draw_gru_cell(ax=None):
-    """Draw one GRU step with its gates in PyTorch's order r, z, n, left to right; return the Axes.
+    r"""Draw one GRU step with its gates in PyTorch's order r, z, n, left to right; return the Axes.
 
     The hidden state runs along the top and is interpolated, :math:`h_t = (1 - z) \odot n + z \odot h_{t-1}`,
     with the reset gate inside the candidate, :math:`n = \tanh(W_{in} x + b_{in} + r \odot (W_{hn} h + b_{hn}))`.
