@@ -16,8 +16,8 @@ Each update is :func:`train_step`, which a chapter can print: the rest of :func:
 bookkeeping. A run can be trusted with a long job:
 
 * a non-finite loss or gradient norm is caught *before* ``optimizer.step()``: the update is not
-  applied, no checkpoint is written after it, and fit stops there (``on_nonfinite="raise"``
-  raises :class:`NonFiniteLossError` naming the step, the loss and the last checkpoint);
+  applied, no checkpoint is written after it, and fit raises :class:`NonFiniteLossError` naming
+  the step, the loss and the last checkpoint (``on_nonfinite="stop"`` returns the history instead);
 * ``checkpoint_path`` receives atomic checkpoints (a temporary file renamed over the old one)
   holding the model, the optimizer, the position in the data, the history and every random
   state, and ``fit(..., resume=path)`` continues bit-identically to a run that was never
@@ -421,7 +421,7 @@ def fit(
     checkpoint_path=None,
     checkpoint_every=None,
     resume=None,
-    on_nonfinite="stop",
+    on_nonfinite="raise",
     progress=True,
     seed=0,
     on_step=None,
@@ -454,8 +454,9 @@ def fit(
             with the same arguments as the interrupted run: ``epochs`` and ``max_steps`` count
             from the start of that run. The whole checkpoint is checked before anything changes.
         on_nonfinite: what to do when a step's loss or gradient norm is NaN or infinite (the
-            update is never applied, and no checkpoint is written after it): ``"raise"``
-            :class:`NonFiniteLossError`, or ``"stop"``: record that step in the history and return.
+            update is never applied, and no checkpoint is written after it): ``"raise"`` (the
+            default) :class:`NonFiniteLossError`, or ``"stop"``: record that step in the history
+            and return it (a chapter that shows a diverging run asks for this).
         progress: show a tqdm progress bar with the running loss (a widget in Jupyter); the
             environment variable ``RNNLIB_PROGRESS=0`` turns bars off everywhere.
         seed: seeds Python, NumPy and torch (:func:`rnnlib.seed_everything`) and the data order

@@ -77,6 +77,15 @@ def test_max_steps_and_divergence_stop_training():
     assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
+def test_a_diverging_run_raises_by_default():
+    """A run that diverges is an error unless the caller asked for its history (on_nonfinite="stop")."""
+    model = torch.nn.Linear(3, 1)
+    with pytest.raises(NonFiniteLossError, match="step"):
+        fit(model, _regression_data(), _mse, optimizer=torch.optim.SGD(model.parameters(), lr=1e6),
+            epochs=50, batch_size=8, progress=False, device="cpu")
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
