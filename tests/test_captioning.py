@@ -159,3 +159,37 @@ def test_grid_summary_checks_its_arguments_and_the_grid():
     model = CaptionModel(10, summary="grid")
     with pytest.raises(ValueError, match=r"features must have shape \(N, 16, C\) \(grid_cells=16\), got \(2, 64, 32\)"):
         model.initial_state(torch.randn(2, 64, 32))
+
+
+def test_without_attention_the_context_is_one_vector_from_the_whole_grid():
+    """attention=False: z = tanh(W_z vec(a) + b_z), the same at every step, and it sees every cell."""
+    torch.manual_seed(0)
+    model = CaptionModel(10, attention=False)
+    features = torch.randn(2, 16, 32)
+    moved = features.clone()
+    moved[:, [0, 5]] = features[:, [5, 0]]
+    z = model.fixed_context(features)
+    assert z.shape == (2, 32) and (z - model.fixed_context(moved)).abs().max() > 1e-6
+    state = model.initial_state(features)
+    y = torch.tensor([1, 1])
+    _, state1, alpha = model.decode_step(y, state, features)
+    assert alpha is None
+    # the step reads [E y; z]: replacing z by the same vector recomputed gives the same step
+    embedded = model.embedding(y)
+    expected = model.cell(torch.cat([embedded, z], dim=1), state)
+    torch.testing.assert_close(state1[0], expected[0])
+    with pytest.raises(ValueError, match=r"features must have shape \(N, 16, C\)"):
+        model.fixed_context(torch.randn(2, 4, 32))
+
+
+@pytest.mark.parametrize("attention", [True, False])
+def test_in_eval_mode_an_image_is_captioned_the_same_alone_or_in_a_batch(attention):
+    """Batch norm uses running statistics in eval mode: no dependence on the rest of the batch."""
+    torch.manual_seed(0)
+    model = CaptionModel(10, embedding_dim=8, hidden_size=16, attention=attention, channels=(4, 8, 8)).double()
+    images = torch.rand(4, 3, 32, 32, dtype=torch.float64)
+    model(images, torch.ones(4, 3, dtype=torch.long))  # one training-mode pass updates the running statistics
+    model.eval()
+    alone, _ = model.greedy_decode(images[:1], max_len=6)
+    together, _ = model.greedy_decode(images, max_len=6)
+    assert torch.equal(alone[0], together[0, : alone.shape[1]])

@@ -15,20 +15,24 @@ S = (H/8)(W/8). Two decoders read it:
       (h_t, c_t) = \mathrm{LSTM}([E y_{t-1}; z_t], (h_{t-1}, c_{t-1})), \quad
       p(y_t \mid y_{<t}, a) = \mathrm{softmax}(W_o [h_t; z_t; E y_{t-1}] + b_o);
 
-* ``attention=False`` -- *show and tell* (Vinyals et al. 2015): the image enters once, as the
-  initial state, and the decoder is a language model conditioned on it,
-  :math:`(h_t, c_t) = \mathrm{LSTM}(E y_{t-1}, (h_{t-1}, c_{t-1}))`,
-  :math:`p(y_t \mid \cdot) = \mathrm{softmax}(W_o h_t + b_o)`.
+* ``attention=False`` -- one fixed image vector: *show and tell* (Vinyals et al. 2015) with the
+  image fed at every step, as Cho et al. (2014) feed their fixed context: the whole grid, flattened
+  and projected once, :math:`z = \tanh(W_z \mathrm{vec}(a) + b_z) \in \mathbb{R}^C` with
+  :math:`\mathrm{vec}(a) = [a_1; \dots; a_S]`, takes the place of :math:`z_t` in the equations above.
+  It keeps where each feature was (which *left of* needs), but it is the same vector at every word.
 
 Both start from a summary :math:`f` of the grid, :math:`h_0 = \tanh(W_h f + b_h)`,
 :math:`c_0 = \tanh(W_c f + b_c)`: the mean feature :math:`f = \bar a = \frac1S \sum_s a_s`
-(``summary="mean"``, Xu et al., eq. 5), or every cell of the grid, flattened,
-:math:`f = \mathrm{vec}(a) = [a_1; \dots; a_S]` (``summary="grid"``), which keeps where each feature
-was: a decoder that sees the image only through its initial state needs that to say *left of*.
+(``summary="mean"``, Xu et al., eq. 5), or every cell of the grid, flattened, :math:`f = \mathrm{vec}(a)`
+(``summary="grid"``).
 
-The encoder adds two coordinate channels (x and y in [-1, 1]) to the image, so that a feature
-vector knows where in the picture it comes from: convolutions alone are translation-equivariant,
-and the caption's word order (left to right) depends on position.
+The encoder standardises the image channels with a batch normalisation (no learned scale), adds two
+coordinate channels (x and y in [-1, 1]), so that a feature vector knows where in the picture it
+comes from (convolutions alone are translation-equivariant, and the caption's word order depends on
+position), and normalises every convolution's output over the batch before its ReLU, which keeps
+the ReLUs' inputs centred while the decoder trains. On chapter 7's scenes this is what lets the
+encoder learn within a few hundred updates: with the same 250 updates, the attention model's object
+F1 on the test scenes was about 0.5 without the normalisation and about 1.0 with it.
 
 Decoding: teacher forcing (:meth:`CaptionModel.forward`), greedy (:meth:`CaptionModel.greedy_decode`)
 and beam search (:meth:`CaptionModel.beam_search`, built on :func:`rnnlib.nn.decoding.beam_search`, which takes any
@@ -55,7 +59,11 @@ __all__ = ["CNNEncoder", "CaptionModel", "caption_loss"]
 
 
 class CNNEncoder(nn.Module):
-    """Three blocks of 3x3 convolution, ReLU and 2x2 max-pool: (N, 3, H, W) -> (N, S, C), S = HW/64.
+    """Three blocks of 3x3 convolution, batch norm, ReLU and 2x2 max-pool: (N, 3, H, W) -> (N, S, C), S = HW/64.
+
+    The image channels are standardised first (batch norm without a learned scale) and two
+    coordinate channels are added. Batch norm uses the batch's statistics in training mode and
+    running averages in eval mode: call ``model.eval()`` before decoding.
 
     Args:
         channels: output channels of the three convolutions; C = ``channels[-1]``.
@@ -71,14 +79,18 @@ class CNNEncoder(nn.Module):
         self.in_channels = check_positive_int("in_channels", in_channels)
         self.out_channels = channels[-1]
         c1, c2, c3 = channels
+        self.input_norm = nn.BatchNorm2d(in_channels, affine=False)
         self.layers = nn.Sequential(
             nn.Conv2d(in_channels + 2, c1, 3, padding=1),
+            nn.BatchNorm2d(c1),
             nn.ReLU(),
             nn.MaxPool2d(2),
             nn.Conv2d(c1, c2, 3, padding=1),
+            nn.BatchNorm2d(c2),
             nn.ReLU(),
             nn.MaxPool2d(2),
             nn.Conv2d(c2, c3, 3, padding=1),
+            nn.BatchNorm2d(c3),
             nn.ReLU(),
             nn.MaxPool2d(2),
         )
@@ -94,7 +106,7 @@ class CNNEncoder(nn.Module):
         xs = torch.linspace(-1, 1, W, device=images.device, dtype=images.dtype)
         grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
         coords = torch.stack([grid_x, grid_y]).expand(N, 2, H, W)
-        maps = self.layers(torch.cat([images, coords], dim=1))  # (N, C, H/8, W/8)
+        maps = self.layers(torch.cat([self.input_norm(images), coords], dim=1))  # (N, C, H/8, W/8)
         # the grid read row by row: s = row * (W/8) + column
         return maps.flatten(2).transpose(1, 2)
 
@@ -107,14 +119,14 @@ class CaptionModel(nn.Module):
             by default (three different ids in [0, V)).
         embedding_dim: size of the word embeddings E.
         hidden_size: H, the LSTM state size.
-        attention: soft attention over the feature grid at every step (Xu et al.) or the image as
-            the initial state only (Vinyals et al.).
+        attention: soft attention over the feature grid at every step (Xu et al.), or one fixed
+            vector projected from the whole grid, fed at every step.
         attention_size: hidden size of the additive score (default: ``hidden_size``).
         channels: the encoder's convolution channels (C = ``channels[-1]``).
         summary: what the initial state reads: ``"mean"``, the mean feature vector, or ``"grid"``,
             all S feature vectors flattened (S C numbers).
-        grid_cells: S, the number of grid cells of the images to come (``summary="grid"`` only;
-            16 for 32x32 images).
+        grid_cells: S, the number of grid cells of the images to come (for ``summary="grid"`` and
+            ``attention=False``; 16 for 32x32 images).
     """
 
     def __init__(
@@ -150,12 +162,11 @@ class CaptionModel(nn.Module):
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
         if attention:
             self.attention = AdditiveAttention(hidden_size, C, attention_size or hidden_size)
-            self.cell = LSTMCell(embedding_dim + C, hidden_size)
-            self.output = nn.Linear(hidden_size + C + embedding_dim, vocab_size)
         else:
             self.attention = None
-            self.cell = LSTMCell(embedding_dim, hidden_size)
-            self.output = nn.Linear(hidden_size, vocab_size)
+            self.context_projection = nn.Linear(grid_cells * C, C)  # W_z, b_z
+        self.cell = LSTMCell(embedding_dim + C, hidden_size)
+        self.output = nn.Linear(hidden_size + C + embedding_dim, vocab_size)
 
     def encode(self, images):
         """images (N, 3, H, W) -> feature grid (N, S, C)."""
@@ -173,14 +184,20 @@ class CaptionModel(nn.Module):
             summary = features.flatten(1)
         return torch.tanh(self.init_h(summary)), torch.tanh(self.init_c(summary))
 
+    def fixed_context(self, features):
+        """z = tanh(W_z vec(a) + b_z) (N, C) from features (N, S, C): the context of ``attention=False``."""
+        check_shape("features", features, ("N", self.grid_cells, "C"), note=f"(grid_cells={self.grid_cells})")
+        return torch.tanh(self.context_projection(features.flatten(1)))
+
     def decode_step(self, y_prev, state, features):
         """One step. y_prev (N,) ids, state (h, c) -> (logits (N, V), (h, c), alpha (N, S) or None)."""
         embedded = self.embedding(y_prev)  # (N, E)
         if self.attention is None:
-            state = self.cell(embedded, state)
-            return self.output(state[0]), state, None
-        # z_t, alpha_t from the query h_{t-1}
-        context, alpha = self.attention(state[0], features)
+            # z = tanh(W_z vec(a) + b_z): the same vector at every step
+            context, alpha = self.fixed_context(features), None
+        else:
+            # z_t, alpha_t from the query h_{t-1}
+            context, alpha = self.attention(state[0], features)
         # (h_t, c_t) = LSTM([E y_{t-1}; z_t], (h_{t-1}, c_{t-1}))
         state = self.cell(torch.cat([embedded, context], dim=1), state)
         # p(y_t | y_<t, a) = softmax(W_o [h_t; z_t; E y_{t-1}] + b_o)
