@@ -30,7 +30,17 @@ from rnnlib.data.human_numbers import (  # noqa: F401
     sequential_split,
     stateful_batches,
 )
-from rnnlib.data.tagging import TAG_NAMES, TaggingData, right_context_tagging, tagging_vocab  # noqa: F401
+from rnnlib.data.tagging import (  # noqa: F401
+    ENGLISH_GRAMMAR,
+    MATCH_TAG_NAMES,
+    TAG_NAMES,
+    TagGrammar,
+    TaggingData,
+    grammar_tagging,
+    match_tagging,
+    right_context_tagging,
+    tagging_vocab,
+)
 from rnnlib.data.synthetic import adding_problem, delayed_recall  # noqa: F401
 from rnnlib.data.series import (  # noqa: F401
     SERIES_NAMES,
@@ -81,4 +91,5 @@ from rnnlib.data.python_source import (  # noqa: F401
     load_python_source,
     python_source_files,
     source_structure,
+    split_held_out,
 )
