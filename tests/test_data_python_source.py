@@ -13,6 +13,7 @@ from rnnlib.data.python_source import (
     load_python_source,
     python_source_files,
     source_structure,
+    split_held_out,
 )
 
 CLOSING_BRACKET, CLOSING_QUOTE, DEDENT = (CHAR_CLASSES.index(c) for c in ("closing bracket", "closing quote", "dedent"))
@@ -129,3 +130,24 @@ def test_structure_agrees_with_the_tokenizer_on_the_standard_library():
 def test_structure_rejects_non_text():
     with pytest.raises(TypeError, match="text must be a str"):
         source_structure(b"x = 1")
+
+
+def test_split_held_out_keeps_complete_heads_of_the_last_files(tmp_path):
+    block = 'def f():\n    s = """a\nb"""\n    return (1,\n            2)\n'  # 55 characters
+    for k in range(4):
+        (tmp_path / f"m{k}.py").write_text(block * 10)
+    corpus = load_python_source(4 * 10 * len(block), 0, root=tmp_path)
+    train, held_out, n_files = split_held_out(corpus, 150, per_file=120)
+    # two blocks (110 characters) is the longest complete head under 120; two files give >= 150
+    assert n_files == 2 and held_out == 2 * (block * 2)
+    assert train == corpus.text[: corpus.starts[2]] and len(train) == 2 * 10 * len(block)
+    structure = source_structure(held_out)
+    assert structure.depth[-1] == 0 and not structure.in_string[-1]
+    # a cap inside the first string keeps the lines before it
+    assert split_held_out(corpus, 1, per_file=20)[1:] == ("def f():\n", 1)
+    whole = split_held_out(corpus, 1, per_file=10**6)
+    assert whole[1] == block * 10 and whole[2] == 1
+    with pytest.raises(ValueError, match="n_chars must leave at least one file for training"):
+        split_held_out(corpus, 10**6)
+    with pytest.raises(TypeError, match="corpus must be a PythonSource"):
+        split_held_out(corpus.text, 60)

@@ -11,6 +11,8 @@ watched LSTM cells count and remember. No download is needed.
 * :func:`load_python_source` draws whole files in an order that comes from ``rng`` until it
   holds ``n_chars`` characters, keeping only files written in :data:`SOURCE_CHARS` (printable
   ASCII and newline), so the vocabulary is the same on every machine.
+* :func:`split_held_out` holds out the last files of a corpus, a capped head of each, so that
+  no single long file (a table of strings) decides the held-out figures alone.
 * :func:`source_structure` labels every character of a text with what a reader must
   remember to predict it: the bracket depth, whether it is inside a string, and its class
   (:data:`CHAR_CLASSES`): a closing bracket, the first character of a closing quote, the first
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnlib.validate import check_positive_int
+from rnnlib.validate import check_positive_int, check_rng
 
 __all__ = [
     "SOURCE_CHARS",
@@ -37,6 +39,7 @@ __all__ = [
     "python_source_files",
     "load_python_source",
     "source_structure",
+    "split_held_out",
 ]
 
 #: The corpus alphabet: newline and the 95 printable ASCII characters, in code-point order.
@@ -123,8 +126,7 @@ def load_python_source(n_chars, rng, root=None):
         :class:`PythonSource`.
     """
     check_positive_int("n_chars", n_chars)
-    if not isinstance(rng, np.random.Generator):
-        rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     root, files = python_source_files(root)
     allowed = set(SOURCE_CHARS)
     texts, kept, total = [], [], 0
@@ -230,3 +232,48 @@ def source_structure(text):
         depth[i] = level
         i += 1
     return SourceStructure(depth=depth, in_string=in_string, classes=classes, span=span)
+
+
+def split_held_out(corpus, n_chars, per_file=10_000):
+    """Split a corpus into training text and held-out text made of its last files.
+
+    Files are taken from the end of ``corpus`` until the held-out text has at least ``n_chars``
+    characters; of each only the head is kept, at most ``per_file`` characters, cut after the
+    last line at which every bracket and string is closed (so the head is complete Python, and
+    :func:`source_structure` reads the next file from a clean state). The cap keeps one long file
+    (the standard library has tables of strings of 80,000 characters) from deciding the held-out
+    figures alone. The training text is every file before the held-out ones, whole.
+
+    Args:
+        corpus: a :class:`PythonSource`.
+        n_chars: held-out characters wanted (the last file taken may overshoot it).
+        per_file: the most characters kept of each held-out file.
+
+    Returns:
+        ``(train_text, held_out_text, n_held_out_files)``.
+    """
+    if not isinstance(corpus, PythonSource):
+        raise TypeError(f"corpus must be a PythonSource, got {type(corpus).__name__}")
+    check_positive_int("n_chars", n_chars)
+    check_positive_int("per_file", per_file)
+    ends = [*corpus.starts[1:], len(corpus.text)]
+    heads, first = [], len(corpus.files)
+    while sum(len(head) for head in heads) < n_chars:
+        if first == 1:
+            raise ValueError(
+                f"n_chars must leave at least one file for training, got {n_chars} "
+                f"(the heads of {len(corpus.files) - 1} files give {sum(len(h) for h in heads)})"
+            )
+        first -= 1
+        heads.insert(0, _complete_head(corpus.text[corpus.starts[first] : ends[first]], per_file))
+    return corpus.text[: corpus.starts[first]], "".join(heads), len(corpus.files) - first
+
+
+def _complete_head(text, limit):
+    """``text`` up to its last line break before ``limit`` at which every bracket and string is closed."""
+    if len(text) <= limit:
+        return text
+    structure = source_structure(text[:limit])
+    newline = np.frombuffer(text[:limit].encode("latin-1", errors="replace"), dtype=np.uint8) == ord("\n")
+    closed = np.flatnonzero(newline & (structure.depth == 0) & ~structure.in_string)
+    return text[: closed[-1] + 1] if len(closed) else ""
