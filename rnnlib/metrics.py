@@ -300,13 +300,6 @@ def anti_diagonal_share(weights, src_lengths, tolerance=1):
     return aligned / counted
 
 
-def caption_semantic_scores(captions, scenes):
-    """Old place of :func:`rnnlib.data.scenes.caption_semantic_scores`, kept until chapter 7 imports it there."""
-    from rnnlib.data.scenes import caption_semantic_scores as scores
-
-    return scores(captions, scenes)
-
-
 # ----------------------------------------------------------------------------------------------
 # What generated text looks like (chapter 1): real words, and the layout of a play.
 

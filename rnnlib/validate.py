@@ -5,7 +5,6 @@ Every message names the argument, what was received and what was expected, e.g.
 torch, so rnnlib.scratch can use it.
 """
 
-import functools
 import math
 import numbers
 
@@ -241,22 +240,3 @@ def check_rng(rng, name="rng"):
             raise ValueError(f"{name} must be a numpy.random.Generator or an int seed >= 0, got {rng}")
         return np.random.default_rng(int(rng))
     raise TypeError(f"{name} must be a numpy.random.Generator or an int seed >= 0, got {type(rng).__name__} {rng!r}")
-
-
-def renamed_arguments(**old_to_new):
-    """Decorator: also accept the old keyword name of a renamed argument (``seed=`` for ``rng=``),
-    for callers written before the rename."""
-
-    def decorate(function):
-        @functools.wraps(function)
-        def call(*args, **kwargs):
-            for old, new in old_to_new.items():
-                if old in kwargs:
-                    if new in kwargs:
-                        raise TypeError(f"{function.__qualname__}() got both {new}= and its old name {old}=")
-                    kwargs[new] = kwargs.pop(old)
-            return function(*args, **kwargs)
-
-        return call
-
-    return decorate

@@ -221,13 +221,6 @@ def draw_gru_cell(ax=None):
     return _finish_cell_axes(ax, "GRU cell (PyTorch gate order r, z, n)")
 
 
-def plot_gate_diagram(cell="lstm", ax=None):
-    """Old name: :func:`draw_lstm_cell` or :func:`draw_gru_cell` by ``cell`` ("lstm" or "gru")."""
-    if cell not in ("lstm", "gru"):
-        raise ValueError(f"cell must be one of 'lstm', 'gru', got {cell!r}")
-    return draw_lstm_cell(ax) if cell == "lstm" else draw_gru_cell(ax)
-
-
 # ----------------------------------------------------------------------------------------------
 # The recurrence, folded and unrolled in time (chapter 1).
 

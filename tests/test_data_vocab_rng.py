@@ -81,11 +81,3 @@ def test_every_data_function_takes_rng_as_a_generator_or_an_int(name):
     assert not np.array_equal(make(3), make(4))
     generator = np.random.default_rng(5)
     assert not np.array_equal(make(generator), make(generator))  # a Generator's state advances
-
-
-def test_old_seed_keyword_is_an_alias():
-    """seed= is the old name of rng= (kept while chapters pass it); the lead removes this test with the alias."""
-    assert make_bias_corpus(30, seed=2).sentences == make_bias_corpus(30, rng=2).sentences
-    assert reversal_splits(5, 2, 2, seed=1)[0] == reversal_splits(5, 2, 2, rng=1)[0]
-    with pytest.raises(TypeError, match="got both rng= and its old name seed="):
-        make_bias_corpus(30, seed=2, rng=2)

@@ -79,5 +79,4 @@ def test_metrics_does_not_import_the_scenes_grammar():
 
     tree = ast.parse(pathlib.Path(rnnlib.metrics.__file__).read_text())
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    # the one exception is the old name caption_semantic_scores, kept until chapter 7 imports it from rnnlib.data
-    assert imported <= {"collections", "rnnlib.data.scenes"}
+    assert imported <= {"collections"}

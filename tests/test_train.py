@@ -478,7 +478,7 @@ def test_resume_is_exact_with_seq2seq_batches_that_reshuffle_each_pass(tmp_path)
     def train(**options):
         torch.manual_seed(0)
         model = Seq2Seq(len(vocab), len(vocab), embedding_dim=4, hidden_size=4)
-        fit(model, Seq2SeqBatches(pairs, vocab, 8, seed=1), loss_fn, optimizer=torch.optim.Adam(model.parameters(), 0.01),
+        fit(model, Seq2SeqBatches(pairs, vocab, 8, rng=1), loss_fn, optimizer=torch.optim.Adam(model.parameters(), 0.01),
             epochs=3, progress=False, device="cpu", **options)
         return model
 

@@ -6,7 +6,7 @@ matplotlib.use("Agg")  # tests only: no display
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from rnnlib.viz import draw_gru_cell, draw_lstm_cell, plot_gate_diagram  # noqa: E402
+from rnnlib.viz import draw_gru_cell, draw_lstm_cell  # noqa: E402
 
 BOOK_WIDTH_PX = 800  # the widest a figure is shown in the book
 CELLS = [(draw_lstm_cell, ["i", "f", "g", "o"], "i, f, g, o", 5), (draw_gru_cell, ["r", "z", "n"], "r, z, n", 3)]
@@ -38,16 +38,3 @@ def test_text_is_legible_at_the_book_width(draw):
         if text.get_text():
             assert text.get_fontsize() * fig.dpi / 72 * shrink >= 10, text.get_text()
     plt.close(fig)
-
-
-def test_old_name_draws_the_same():
-    for cell, draw in (("lstm", draw_lstm_cell), ("gru", draw_gru_cell)):
-        fig, (a, b) = plt.subplots(1, 2)
-        plot_gate_diagram(cell, a), draw(b)
-        assert [t.get_text() for t in a.texts] == [t.get_text() for t in b.texts]
-        plt.close(fig)
-
-
-def test_gate_diagram_rejects_unknown_cell():
-    with pytest.raises(ValueError, match="cell must be one of 'lstm', 'gru', got 'rnn'"):
-        plot_gate_diagram("rnn")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnlib.validate import check_number, check_positive_int, check_rng, renamed_arguments
+from rnnlib.validate import check_number, check_positive_int, check_rng
 
 __all__ = [
     "OCCUPATION_FEMALE_SHARE",
@@ -186,7 +186,6 @@ def _fill(template_index, occupation, gender):
     return template.format(occupation=occupation, pronoun=PRONOUNS[role][gender])
 
 
-@renamed_arguments(seed="rng")
 def make_bias_corpus(n_sentences, alpha=1.0, rng=0, occupations=None):
     """Generate ``n_sentences`` template sentences whose pronoun gender follows skewed labour shares.
 

@@ -22,7 +22,7 @@ import string
 import numpy as np
 
 from rnnlib.data.vocab import Vocab
-from rnnlib.validate import check_positive_int, check_rng, renamed_arguments
+from rnnlib.validate import check_positive_int, check_rng
 
 __all__ = [
     "PAD_ID",
@@ -62,7 +62,6 @@ def reversal_pairs(n, rng, min_len=5, max_len=45, num_symbols=20):
     return pairs, Vocab(symbols)
 
 
-@renamed_arguments(seed="rng")
 def reversal_splits(n_train, n_val, n_test, rng=0, min_len=5, max_len=45, num_symbols=20):
     """Seeded, disjoint train/validation/test splits of :func:`reversal_pairs`.
 
@@ -114,7 +113,6 @@ class Seq2SeqBatches:
     replays the order of the run it continues.
     """
 
-    @renamed_arguments(seed="rng")
     def __init__(self, pairs, vocab, batch_size, shuffle=True, bucket=True, rng=0):
         self.batch_size = check_positive_int("batch_size", batch_size)
         if len(pairs) == 0:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnnlib.data.vocab import Vocab
-from rnnlib.validate import check_positive_int, check_rng, renamed_arguments
+from rnnlib.validate import check_positive_int, check_rng
 
 __all__ = [
     "SIZES",
@@ -235,7 +235,6 @@ def make_scenes(n, rng, image_size=32, unseen=False, max_objects=3, vocab=None):
     return SceneSet(images, captions, objects, [" ".join(w) for w in words])
 
 
-@renamed_arguments(seed="rng")
 def scene_splits(n_train=4000, n_val=500, n_test=500, n_unseen=500, rng=0, image_size=32, max_objects=3):
     """Train, validation, test and unseen-combination splits; returns ``(splits, vocab)``.
 

@@ -97,4 +97,3 @@ def backward(dhs, cache, dstate_T=None):
     return unroll.backward(CELL, dhs, cache, dstate_T)
 
 
-_recurrence_forward = step_forward  # old name, kept until chapter 4 and rnnlib.exercises switch

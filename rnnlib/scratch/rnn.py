@@ -91,4 +91,3 @@ def backward(dhs, cache, dstate_T=None):
     return unroll.backward(CELL, dhs, cache, dstate_T)
 
 
-_recurrence_backward = step_backward  # old name, kept until chapter 2 switches
