@@ -37,23 +37,43 @@ KERNELSPEC = {"name": KERNEL_NAME, "display_name": "Python 3 (ipykernel)", "lang
 EXPRESSIONS_KEY = "user_expressions"
 # `{eval}`expr``, the inline expression role of MyST (read by myst-nb and jupyterlab-myst)
 EVAL_ROLE = re.compile(r"\{eval\}`([^`]+)`")
-# a code fence that is not a directive (```python ...): its content is code, not MyST
-CODE_FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})(?!\s*\{)")
+# a fence line: ``` or ~~~ (a code block, or a directive when followed by {name}) or ::: (a directive)
+FENCE = re.compile(r"^\s*(`{3,}|~{3,}|:{3,})(.*)$")
 GATE = re.compile(r"^\s*(?:`{3,}|:{3,})\{solution-(start|end)\}", re.M)
 
 
+def _closes(marks, opening):
+    """Whether the bare fence ``marks`` closes a block opened by ``opening`` (CommonMark: the same
+    character, at least as many)."""
+    return marks[0] == opening[0] and len(marks) >= len(opening)
+
+
 def inline_expressions(markdown):
-    """The ``{eval}`` expressions of a markdown cell, in reading order (code blocks left out)."""
-    found, fence = [], None
+    """The ``{eval}`` expressions of a markdown cell, in reading order.
+
+    Code blocks are left out; a directive's title and body are MyST and are read, and the bare
+    fence that closes a directive (```` ``` ```` after ```` ```{exercise} ````) closes it rather
+    than opening a code block.
+    """
+    found, code_fence, directives = [], None, []
     for line in markdown.splitlines():
+        fence = FENCE.match(line)
+        if code_fence:
+            if fence and not fence.group(2).strip() and _closes(fence.group(1), code_fence):
+                code_fence = None
+            continue
         if fence:
-            if line.strip().startswith(fence):
-                fence = None
-            continue
-        opening = CODE_FENCE.match(line)
-        if opening:
-            fence = opening.group(2)
-            continue
+            marks, rest = fence.group(1), fence.group(2).strip()
+            if not rest and directives and _closes(marks, directives[-1]):
+                directives.pop()
+                continue
+            if rest.startswith("{"):
+                directives.append(marks)
+                found.extend(EVAL_ROLE.findall(rest))
+                continue
+            if marks[0] != ":":
+                code_fence = marks
+                continue
         found.extend(EVAL_ROLE.findall(line))
     return found
 
