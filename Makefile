@@ -49,7 +49,7 @@ execute: venv
 	$(PY) tools/execute_notebooks.py $(NOTEBOOKS)
 
 # Every chapter, asserts on, under RNNLIB_SEED=1 and =2 and with the CPU's vector units masked to
-# SSE4.2; prints each glued figure per setting (about 3x the notebooks' time, so not in `make test`).
+# SSE4.2; prints each number the text states per setting (about 3x the notebooks' time, so not in `make test`).
 robust: venv
 	$(PY) tools/robust.py $(NOTEBOOKS)
 

@@ -1,4 +1,4 @@
-"""Execute chapters under other seeds and another CPU instruction set; print every glued figure.
+"""Execute chapters under other seeds and another CPU instruction set; print every stated figure.
 
 Usage: .venv/bin/python tools/robust.py [chapters/X.ipynb ...] [--settings seed1,seed2,other-cpu]
        make robust                      (every chapter, every setting)
