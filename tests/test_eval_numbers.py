@@ -8,6 +8,7 @@
   (the book renders those values: tools/book_eval.py).
 """
 
+import copy
 import sys
 from pathlib import Path
 
@@ -76,11 +77,24 @@ def test_hidden_code_cells_are_collapsed_for_jupyterlab():
             new_markdown_cell("```{solution-end}\n```"),
             new_code_cell("shown = 2"),
             new_code_cell("check = 3", metadata={"tags": ["hide-input"]}),
+            new_code_cell("answer_for_the_solution = 4", metadata={"tags": ["remove-cell"]}),
         ]
     )
     collapse_hidden_cells(nb)
     views = [c.metadata.get("jupyter") for c in nb.cells if c.cell_type == "code"]
-    assert views == [{"source_hidden": True, "outputs_hidden": True}, None, {"source_hidden": True}]
+    whole = {"source_hidden": True, "outputs_hidden": True}
+    assert views == [whole, None, {"source_hidden": True}, whole]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_what_the_book_hides_is_collapsed_in_jupyterlab(path):
+    """A learner in JupyterLab must not see a solution the book hides: every chapter is collapsed
+    as tools/execute_notebooks.py collapses it."""
+    nb = nbformat.read(path, as_version=4)
+    collapsed = copy.deepcopy(nb)
+    collapse_hidden_cells(collapsed)
+    differ = [i for i, (a, b) in enumerate(zip(nb.cells, collapsed.cells)) if a.metadata != b.metadata]
+    assert not differ, f"cells {differ} are not collapsed: run tools/execute_notebooks.py {path.name}"
 
 
 def test_converter_turns_glue_into_expressions_with_their_values():

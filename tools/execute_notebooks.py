@@ -79,7 +79,10 @@ def inline_expressions(markdown):
 
 
 def collapse_hidden_cells(nb):
-    """Collapse in JupyterLab what the book hides: gated solutions' code cells, ``hide-input`` inputs."""
+    """Collapse in JupyterLab what the book hides or removes: gated solutions' code cells and
+    ``remove-cell`` / ``hide-cell`` cells whole, ``hide-input`` / ``remove-input`` inputs (a cell the
+    book removes, e.g. one computing an exercise's answer for its solution, must not show the
+    answer in JupyterLab either)."""
     inside_solution = False
     for cell in nb.cells:
         if cell.cell_type == "markdown":
@@ -88,10 +91,11 @@ def collapse_hidden_cells(nb):
             continue
         if cell.cell_type != "code":
             continue
+        tags = set(cell.metadata.get("tags", []))
         view = {}
-        if inside_solution:
+        if inside_solution or tags & {"remove-cell", "hide-cell"}:
             view = {"source_hidden": True, "outputs_hidden": True}
-        elif "hide-input" in cell.metadata.get("tags", []):
+        elif tags & {"hide-input", "remove-input"}:
             view = {"source_hidden": True}
         if view:
             cell.metadata.setdefault("jupyter", {}).update(view)
