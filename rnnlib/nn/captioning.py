@@ -177,17 +177,17 @@ class CaptionModel(nn.Module):
 
         f is the mean feature (N, C) for ``summary="mean"``, the flattened grid (N, S C) for ``"grid"``.
         """
-        if self.summary == "mean":
-            summary = features.mean(dim=1)
-        else:
-            check_shape("features", features, ("N", self.grid_cells, "C"), note=f"(grid_cells={self.grid_cells})")
-            summary = features.flatten(1)
+        summary = features.mean(dim=1) if self.summary == "mean" else self._flat_grid(features)
         return torch.tanh(self.init_h(summary)), torch.tanh(self.init_c(summary))
 
     def fixed_context(self, features):
         """z = tanh(W_z vec(a) + b_z) (N, C) from features (N, S, C): the context of ``attention=False``."""
+        return torch.tanh(self.context_projection(self._flat_grid(features)))
+
+    def _flat_grid(self, features):
+        """vec(a): features (N, S, C) with S = grid_cells, flattened to (N, S C)."""
         check_shape("features", features, ("N", self.grid_cells, "C"), note=f"(grid_cells={self.grid_cells})")
-        return torch.tanh(self.context_projection(features.flatten(1)))
+        return features.flatten(1)
 
     def decode_step(self, y_prev, state, features):
         """One step. y_prev (N,) ids, state (h, c) -> (logits (N, V), (h, c), alpha (N, S) or None)."""
