@@ -8,9 +8,9 @@ Given a feature vector per image (N, F) and its caption ids (N, L) =
 
     h_0 = W_p f + b_p, \qquad x_t = E[y_{t-1}], \qquad
     h_t = \tanh(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}), \qquad
-    z_t = W_v h_t + b_v,
+    s_t = W_v h_t + b_v,
 
-    L = \frac{1}{\sum_{t} m_t} \sum_t m_t \, \big(-\log \mathrm{softmax}(z_t)_{y_t}\big),
+    L = \frac{1}{\sum_{t} m_t} \sum_t m_t \, \big(-\log \mathrm{softmax}(s_t)_{y_t}\big),
     \quad m_t = [y_t \ne \texttt{<pad>}].
 
 Every piece is a forward/backward pair of ``rnnlib.scratch`` (``linear``, ``embedding``,
