@@ -15,8 +15,8 @@ S = (H/8)(W/8). Two decoders read it:
       (h_t, c_t) = \mathrm{LSTM}([E y_{t-1}; z_t], (h_{t-1}, c_{t-1})), \quad
       p(y_t \mid y_{<t}, a) = \mathrm{softmax}(W_o [h_t; z_t; E y_{t-1}] + b_o);
 
-* ``attention=False`` -- one fixed image vector: *show and tell* (Vinyals et al. 2015) with the
-  image fed at every step, as Cho et al. (2014) feed their fixed context: the whole grid, flattened
+* ``attention=False`` -- one fixed image vector fed at every step, as Cho et al. (2014) feed their
+  fixed context (Vinyals et al. 2015 feed the image once, as the first input): the whole grid, flattened
   and projected once, :math:`z = \tanh(W_z \mathrm{vec}(a) + b_z) \in \mathbb{R}^C` with
   :math:`\mathrm{vec}(a) = [a_1; \dots; a_S]`, takes the place of :math:`z_t` in the equations above.
   It keeps where each feature was (which *left of* needs), but it is the same vector at every word.

@@ -84,7 +84,7 @@ def captioning_loss_forward(features, captions, params, pad_id=0):
     x, embed_cache = layers.embedding_forward(captions_in, params["W_embed"])
     # h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
     hs, _, rnn_cache = rnn.forward(x, h0, {k: params[k] for k in _RNN_KEYS})
-    # z_t = W_v h_t + b_v
+    # s_t = W_v h_t + b_v
     logits, vocab_cache = layers.linear_forward(hs, params["W_vocab"], params["b_vocab"])
     loss, dlogits = layers.softmax_cross_entropy(logits, targets, mask)
     return loss, (dlogits, proj_cache, embed_cache, rnn_cache, vocab_cache)
