@@ -37,10 +37,16 @@ book: venv
 	$(VENV)/bin/jupyter-book build --all -W -n --keep-going .
 	@echo "Book built: open _build/html/index.html"
 
-# The whole suite. Chromium is installed for the browser check when missing and possible.
+# The whole suite. Every chapter runs on one torch thread, so two pytest-xdist workers execute two
+# notebooks at a time (all cells of a notebook on one worker, in order; conftest.py puts the
+# longest notebooks first) and use both cores of a 2-core laptop. TEST_WORKERS=1 runs one at a time.
+TEST_WORKERS ?= 2
+
+# Chromium is installed for the browser check when missing and possible.
 test: venv
 	-bash tools/ensure_chromium.sh
-	$(PY) -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env tests chapters
+	$(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
+		--nbval-lax --nbval-current-env tests chapters
 
 test-lib: venv
 	$(PY) -m pytest -p no:cacheprovider tests -m "not book"

@@ -1,12 +1,36 @@
-"""Shared pytest set-up: the notebooks' kernel environment, and a summary of notebook run times and skips."""
+"""Shared pytest set-up: the notebooks' kernel environment, the order in which `make test`'s two
+workers take the work, and a summary of notebook run times and skips."""
 
 import os
 from collections import defaultdict
+from pathlib import Path
 
 # nbval's kernels inherit this process's environment. A fixed hash seed makes set and dict
 # orders of strings reproducible, as in tools/execute_notebooks.py, which produced the
 # committed outputs; everything else is seeded in the notebooks themselves.
 os.environ["PYTHONHASHSEED"] = "0"
+
+
+# Every chapter runs on one torch thread (its first cell says so), so `make test` executes two
+# notebooks at a time (pytest-xdist, `-n 2 --dist loadfile`: all cells of a notebook on one
+# worker, in order). The workers take files in collection order, so the notebooks come first,
+# longest first (seconds alone on one core, measured 2026-12-02), and the unit tests fill in
+# after them: no worker is left with a long chapter while the other is idle.
+NOTEBOOK_SECONDS = {
+    "01_rnn_basics.ipynb": 172, "04_lstm_gru.ipynb": 158, "07_captioning.ipynb": 115,
+    "06_attention.ipynb": 109, "03_gradients.ipynb": 93, "05_bidirectional.ipynb": 89,
+    "A1_scaling.ipynb": 83, "02_bptt.ipynb": 72, "08_bias_energy.ipynb": 47,
+}
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def order(item):
+        path = Path(str(item.path))
+        if path.suffix == ".ipynb":  # unlisted notebooks: after the listed ones
+            return (0, -NOTEBOOK_SECONDS.get(path.name, 0), path.name)
+        return (1, 0, "")
+
+    items.sort(key=order)  # stable: the cells of a notebook and the tests of a file keep their order
 
 
 class NotebookTimes:
