@@ -55,9 +55,10 @@ execute: venv
 	$(PY) tools/execute_notebooks.py $(NOTEBOOKS)
 
 # Every chapter, asserts on, under RNNLIB_SEED=1 and =2 and with the CPU's vector units masked to
-# SSE4.2; prints each number the text states per setting (about 3x the notebooks' time, so not in `make test`).
+# SSE4.2; prints each number the text states per setting. Two runs side by side, as in `make test`;
+# about 3x the notebooks' time, so not in `make test`.
 robust: venv
-	$(PY) tools/robust.py $(NOTEBOOKS)
+	$(PY) tools/robust.py --jobs $(TEST_WORKERS) $(NOTEBOOKS)
 
 bench: venv
 	$(PY) benchmarks/bench_rnn.py

@@ -2,6 +2,7 @@
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import nbformat
@@ -10,6 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("robust", ROOT / "tools" / "robust.py")
 robust = importlib.util.module_from_spec(spec)
+sys.modules["robust"] = robust  # robust.main sends robust.run to worker processes, by name
 spec.loader.exec_module(robust)
 
 
@@ -59,3 +61,19 @@ def test_unknown_setting_is_refused(capsys):
     with pytest.raises(SystemExit):
         robust.main(["--settings", "seed9"])
     assert "--settings must name some of seed1, seed2, other-cpu" in capsys.readouterr().err
+
+
+def test_runs_side_by_side_report_every_setting_and_the_failure(probe, capsys, monkeypatch):
+    monkeypatch.setattr(robust, "REPORT", probe.parent / "report.md")
+    status = robust.main([str(probe), "--settings", "seed1,seed2", "--jobs", "2"])
+    out, err = capsys.readouterr()
+    assert status == 1 and "probe.ipynb under seed2: cell 1: AssertionError: seed family 2 is refused here" in err
+    assert "probe.ipynb under seed1: ok" in out
+    report = (probe.parent / "report.md").read_text()
+    assert "| family | - | 1 | 2 |" in report and "| **status** | committed | ok" in report
+
+
+def test_jobs_below_one_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        robust.main(["--jobs", "0"])
+    assert "--jobs must be a whole number >= 1, got 0" in capsys.readouterr().err

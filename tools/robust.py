@@ -1,6 +1,6 @@
 """Execute chapters under other seeds and another CPU instruction set; print every stated figure.
 
-Usage: .venv/bin/python tools/robust.py [chapters/X.ipynb ...] [--settings seed1,seed2,other-cpu]
+Usage: .venv/bin/python tools/robust.py [chapters/X.ipynb ...] [--settings seed1,seed2,other-cpu] [--jobs 2]
        make robust                      (every chapter, every setting)
 
 The book's committed outputs come from one run: the seeds written in the notebooks, on one CPU.
@@ -15,6 +15,10 @@ notebook top to bottom once per setting, with its asserts on and without compari
                 NumPy's loops all take other code paths, with other summation orders and no FMA.
                 Float results then differ in their last bits, and training drifts from there.
 
+Every chapter runs on one torch thread, so two runs go side by side (``--jobs``, default 2, as
+``make test`` runs two notebooks at a time): that also checks that no assert depends on having
+the machine to itself. Each run is a separate process with its own environment.
+
 For each chapter it prints the value of every glued figure (myst-nb ``glue``) and of every
 number stated in the prose with ``{eval}`` in the committed notebook and under every setting, and the first failing cell with its error. The notebooks on
 disk are never changed. The same table is written to ``_build/robust/report.md``. Exit status 1
@@ -22,6 +26,7 @@ when any notebook failed under any setting.
 """
 
 import argparse
+import concurrent.futures
 import os
 import sys
 import time
@@ -123,7 +128,10 @@ def main(argv=None):
     parser.add_argument("--settings", default=",".join(SETTINGS),
                         help=f"comma-separated settings among {', '.join(SETTINGS)} (default: all)")
     parser.add_argument("--timeout", type=int, default=1200, help="seconds allowed per cell (default 1200)")
+    parser.add_argument("--jobs", type=int, default=2, help="notebook runs side by side (default 2)")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be a whole number >= 1, got {args.jobs}")
     notebooks = [p.resolve() for p in args.notebooks] or sorted((ROOT / "chapters").glob("*.ipynb"))
     settings = [s.strip() for s in args.settings.split(",") if s.strip()]
     unknown = [s for s in settings if s not in SETTINGS]
@@ -134,15 +142,24 @@ def main(argv=None):
         parser.error(f"not notebook files: {', '.join(missing)}")
 
     set_kernel_environment()
+    runs = [(path, setting) for path in notebooks for setting in settings]
+    print(f"{len(runs)} runs, {args.jobs} at a time", flush=True)
+    # one process per run: run() sets the environment its kernel inherits
+    done = {}
+    with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {pool.submit(run, path, SETTINGS[setting], args.timeout): (path, setting) for path, setting in runs}
+        for future in concurrent.futures.as_completed(futures):
+            path, setting = futures[future]
+            done[path, setting] = future.result()  # (figures, error or None, seconds)
+            error, seconds = done[path, setting][1:]
+            print(f"  {path.name} under {setting}: {'ok' if error is None else 'FAILED ' + error} ({seconds:.0f} s)",
+                  flush=True)
     report, failures = [], []
     for path in notebooks:
         committed = glued_figures(nbformat.read(path, as_version=4))
-        results = {}
-        for setting in settings:
-            print(f"running {path.name} under {setting} ...", flush=True)
-            results[setting] = run(path, SETTINGS[setting], args.timeout)
-            if results[setting][1] is not None:
-                failures.append(f"{path.name} under {setting}: {results[setting][1]}")
+        results = {setting: done[path, setting] for setting in settings}
+        failures += [f"{path.name} under {setting}: {error}" for setting, (_, error, _) in results.items()
+                     if error is not None]
         section = table(path, committed, results)
         print("\n" + section, flush=True)
         report.append(section)
@@ -150,7 +167,7 @@ def main(argv=None):
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     settings_text = "\n".join(f"- `{s}`: " + " ".join(f"{k}={v}" for k, v in SETTINGS[s].items()) for s in settings)
     REPORT.write_text("# make robust\n\n" + settings_text + "\n\n" + "\n".join(report))
-    print(f"report written to {REPORT.relative_to(ROOT)}")
+    print(f"report written to {os.path.relpath(REPORT, ROOT)}")
     if failures:
         print("FAILED:\n  " + "\n  ".join(failures), file=sys.stderr)
         return 1
