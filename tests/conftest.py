@@ -2,6 +2,12 @@
 
 import pytest
 import torch
+from hypothesis import settings
+
+# No per-example time limit: make test runs two workers side by side, and a property test must
+# not fail because the other worker slowed one example down (what each test checks is the value).
+settings.register_profile("rnnlib", deadline=None)
+settings.load_profile("rnnlib")
 
 
 @pytest.fixture(autouse=True)
