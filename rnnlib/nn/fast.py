@@ -17,14 +17,12 @@ is the state after reading x[t]), and state_n the last state, like :func:`rnnlib
   do not depend on the incoming gradient are computed for all steps at once before the loop,
   and the weight gradient ``dW_hh = sum_t dgates_t^T h_{t-1}`` is ONE matrix product after it.
 * Outputs are new tensors, not views of the buffers that backward reads, so that in-place use of
-  them (``out.mul_(2)``) works as with ``torch.nn``. Under ``torch.autocast`` a kernel runs in the
-  autocast dtype (as ``torch.amp.custom_fwd(cast_inputs=...)`` would run it): its inputs and
-  weights are cast once, its outputs are in that dtype.
+  them (``out.mul_(2)``) works as with ``torch.nn``. A kernel computes in the dtype of its inputs,
+  which must all have one dtype (the modules of :mod:`rnnlib.nn.recurrent` cast them under
+  ``torch.autocast``).
 
 ``benchmarks/bench_rnn.py`` measures the speed against ``torch.nn`` and against the readable cells.
 """
-
-import functools
 
 import torch
 
@@ -77,27 +75,6 @@ def _steps(*tensors):
     """Per-step views ``tensor[t]`` of each tensor, made in one call each: indexing inside the
     time loop would cost a dispatch per step and per tensor."""
     return [t.unbind(0) for t in tensors]
-
-
-def _in_autocast_dtype(kernel):
-    """Under ``torch.autocast``, run ``kernel`` in the autocast dtype: inputs, state and weights
-    cast once, autocast off inside (the kernels write into preallocated buffers of one dtype)."""
-
-    @functools.wraps(kernel)
-    def run(x, state, *weights, **options):
-        device_type = x.device.type
-        if not torch.is_autocast_enabled(device_type):
-            return kernel(x, state, *weights, **options)
-        dtype = torch.get_autocast_dtype(device_type)
-
-        def cast(tensor):
-            return None if tensor is None else tensor.to(dtype)
-
-        state = tuple(map(cast, state)) if isinstance(state, tuple) else cast(state)
-        with torch.autocast(device_type, enabled=False):
-            return kernel(cast(x), state, *map(cast, weights), **options)
-
-    return run
 
 
 def _weight_grad(dgates, inputs):
@@ -193,7 +170,6 @@ class _RNN(torch.autograd.Function):
         return dx, dh0, dweight_ih, dweight_hh, dbias, dbias, None, None
 
 
-@_in_autocast_dtype
 def rnn_sequence(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False, nonlinearity="tanh"):
     """Elman RNN over a time-major sequence ``x`` (T, N, D) from ``state`` h0 (N, H).
 
@@ -294,7 +270,6 @@ class _LSTM(torch.autograd.Function):
         return dx, dh0, dc, dweight_ih, dweight_hh, dbias, dbias, None
 
 
-@_in_autocast_dtype
 def lstm_sequence(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False):
     """LSTM over a time-major sequence ``x`` (T, N, D) from ``state = (h0, c0)``, each (N, H).
 
@@ -395,7 +370,6 @@ class _GRU(torch.autograd.Function):
         return dx, dh0, dweight_ih, dweight_hh, dbias_ih, dbias_hh, None
 
 
-@_in_autocast_dtype
 def gru_sequence(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False):
     """GRU over a time-major sequence ``x`` (T, N, D) from ``state`` h0 (N, H).
 

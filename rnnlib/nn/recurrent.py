@@ -67,6 +67,19 @@ def _allowed_dtypes(x, weight):
     return (weight.dtype,)
 
 
+def _in_dtype(dtype, kernel, x, state, weights, **options):
+    """Run ``kernel`` with autocast off and x, state and weights cast once to ``dtype`` (as
+    ``torch.amp.custom_fwd(cast_inputs=dtype)`` would): gradients flow back through the casts into
+    the parameters' own dtype."""
+
+    def cast(tensor):
+        return None if tensor is None else tensor.to(dtype)
+
+    state = tuple(map(cast, state)) if isinstance(state, tuple) else cast(state)
+    with torch.autocast(x.device.type, enabled=False):
+        return kernel(cast(x), state, *map(cast, weights), **options)
+
+
 class _Recurrent(nn.Module):
     """What the cells and the sequence modules share: options, parameters, the chosen kernel."""
 
@@ -95,9 +108,22 @@ class _Recurrent(nn.Module):
         """(weight_ih, weight_hh, bias_ih, bias_hh) with the given suffix (biases None without bias)."""
         return tuple(getattr(self, name + suffix) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
 
+    # Whether torch.autocast on the CPU runs this module in its lower precision, as it runs torch.nn's
+    # twin: yes for RNN, LSTM and RNNCell; torch.nn's GRU, LSTMCell and GRUCell compute in the dtype of
+    # x and the state (float32 if either is float32).
+    cpu_autocast = True
+
     def _kernel(self, x, state, weights, reverse=False):
         options = {"nonlinearity": self.nonlinearity} if self.cell == "rnn" else {}
-        return IMPLEMENTATIONS[self.impl][self.cell](x, state, *weights, reverse=reverse, **options)
+        kernel = IMPLEMENTATIONS[self.impl][self.cell]
+        device_type = x.device.type
+        if not torch.is_autocast_enabled(device_type):
+            return kernel(x, state, *weights, reverse=reverse, **options)
+        lower = device_type != "cpu" or self.cpu_autocast
+        states = state if isinstance(state, tuple) else (state,)
+        dtype = torch.get_autocast_dtype(device_type) if lower else functools.reduce(
+            torch.promote_types, [s.dtype for s in states], x.dtype)
+        return _in_dtype(dtype, kernel, x, state, weights, reverse=reverse, **options)
 
     def reset_parameters(self):
         reset_uniform(self)
@@ -161,6 +187,7 @@ class LSTMCell(_Cell):
     """
 
     cell = "lstm"
+    cpu_autocast = False  # like torch.nn's LSTMCell
 
 
 class GRUCell(_Cell):
@@ -171,6 +198,7 @@ class GRUCell(_Cell):
     """
 
     cell = "gru"
+    cpu_autocast = False  # like torch.nn's GRUCell
 
 
 # ----------------------------------------------------------------------------------------------
@@ -306,6 +334,7 @@ class GRU(_Sequence):
     """
 
     cell = "gru"
+    cpu_autocast = False  # like torch.nn's GRU
 
 
 # cell name -> (sequence module, cell module): the one map from "rnn", "lstm", "gru" to classes
