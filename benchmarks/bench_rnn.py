@@ -14,6 +14,8 @@ What is measured (float32, batch-first, one layer, one direction):
   burst of load on a shared machine hits all of them alike; ratios are to torch.nn's median in
   the same run. ``torch.set_num_threads(--threads)`` (default 2); NumPy's BLAS gets the same
   thread count through the usual environment variables, set before NumPy is imported.
+* with ``--split``, the **forward** (recording for autograd) and the **backward** pass timed
+  apart, minimum over the repeats, for the torch implementations: which half loses the time.
 * **peak memory** of one forward + backward at T = 100 and T = 1000: the highest total size of
   the arrays the pass itself allocated (parameters and input excluded). torch on CPU: every
   tensor storage created by an operation is tracked until it is freed
@@ -85,16 +87,24 @@ def scratch_pass(cell, x, params):
     return run
 
 
-def implementations(cell, N, T, D, H, device="cpu", with_scratch=True, seed=0):
-    """{name: pass} for torch.nn, rnnlib.nn fast and readable (same weights) and rnnlib.scratch (CPU only)."""
+def torch_modules(cell, N, T, D, H, device="cpu", seed=0):
+    """({name: module} for torch.nn and rnnlib.nn fast and readable, with the same weights; input x (N, T, D))."""
     torch.manual_seed(seed)
     reference = getattr(torch.nn, cell)(D, H, batch_first=True).to(device)
     x = torch.randn(N, T, D, device=device, requires_grad=True)
-    runs = {"torch.nn": torch_pass(reference, x)}
+    modules = {"torch.nn": reference}
     for name, impl in (("rnnlib.nn", "fast"), ("rnnlib.nn readable", "readable")):
         ours = getattr(rnnlib.nn, cell)(D, H, impl=impl).to(device)
         ours.load_state_dict(reference.state_dict(), strict=True)
-        runs[name] = torch_pass(ours, x)
+        modules[name] = ours
+    return modules, x
+
+
+def implementations(cell, N, T, D, H, device="cpu", with_scratch=True, seed=0):
+    """{name: pass} for torch.nn, rnnlib.nn fast and readable (same weights) and rnnlib.scratch (CPU only)."""
+    modules, x = torch_modules(cell, N, T, D, H, device, seed)
+    runs = {name: torch_pass(module, x) for name, module in modules.items()}
+    reference = modules["torch.nn"]
     if with_scratch and scratch is not None and device == "cpu":
         params = {k: v.astype(np.float32) for k, v in scratch.params_from_torch(reference).items()}
         runs["rnnlib.scratch"] = scratch_pass(cell, x.detach().numpy().copy(), params)
@@ -142,6 +152,43 @@ def speed_table(repeats, devices, with_scratch, cells=CELLS, sizes=SIZES):
     return rows
 
 
+def split_table(repeats, devices, cells=CELLS, sizes=SIZES, warmup=3):
+    """Minimum seconds of the forward and of the backward pass apart, for the torch implementations
+    (round-robin as in the speed table): where an implementation loses time against torch.nn."""
+    rows = []
+    for device in devices:
+        for N, T, D, H in sizes:
+            for cell in cells:
+                modules, x = torch_modules(cell, N, T, D, H, device)
+                times = {name: ([], []) for name in modules}
+                names = list(modules)
+                for r in range(-warmup, repeats):
+                    for name in names[r % len(names):] + names[: r % len(names)]:
+                        modules[name].zero_grad(set_to_none=True)
+                        x.grad = None
+                        start = time.perf_counter()
+                        out, _ = modules[name](x)
+                        _synchronize(device)
+                        middle = time.perf_counter()
+                        out.sum().backward()
+                        _synchronize(device)
+                        if r >= 0:  # not a warm-up run
+                            times[name][0].append(middle - start)
+                            times[name][1].append(time.perf_counter() - middle)
+                forward_ref, backward_ref = (min(t) for t in times["torch.nn"])
+                for name, (forward, backward) in times.items():
+                    rows.append((device, f"({N}, {T}, {D}, {H})", cell, name, min(forward), min(forward) / forward_ref,
+                                 min(backward), min(backward) / backward_ref))
+                print(f"  timed forward and backward apart: {cell} {(N, T, D, H)} on {device}", file=sys.stderr,
+                      flush=True)
+    return rows
+
+
+def _synchronize(device):
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
 # ----------------------------------------------------------------------------------------------
 # Memory
 
@@ -185,6 +232,8 @@ def main(argv=None):
     parser.add_argument("--no-scratch", action="store_true", help="skip rnnlib.scratch (NumPy)")
     parser.add_argument("--cells", nargs="+", choices=CELLS, default=CELLS, help="cells to measure (default: all)")
     parser.add_argument("--first-size-only", action="store_true", help=f"time only (N, T, D, H) = {SIZES[0]}")
+    parser.add_argument("--split", action="store_true",
+                        help="also time the forward and the backward pass apart (torch implementations)")
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.threads < 1:
         parser.error("--repeats and --threads must be >= 1")
@@ -198,6 +247,7 @@ def main(argv=None):
     started = time.perf_counter()
     sizes = SIZES[:1] if args.first_size_only else SIZES
     speed = speed_table(args.repeats, devices, with_scratch, args.cells, sizes)
+    split = split_table(args.repeats, devices, args.cells, sizes) if args.split else []
     memory = [] if args.no_memory else memory_table(devices, with_scratch, args.cells)
     load_after = os.getloadavg()
 
@@ -211,6 +261,15 @@ def main(argv=None):
     for device, size, cell, name, median, ratio, fastest, min_ratio, cpu, cpu_ratio in speed:
         print(f"| {device} | {size} | {cell} | {name} | {median * 1e3:.1f} | {ratio:.2f} | {fastest * 1e3:.1f} "
               f"| {min_ratio:.2f} | {cpu * 1e3:.1f} | {cpu_ratio:.2f} |")
+    if split:
+        print(f"\nForward and backward apart (forward with autograd recording, then backward of sum(outputs)); "
+              f"minimum of {args.repeats} each\n")
+        print("| device | (N, T, D, H) | cell | implementation | forward min ms | ratio to torch.nn "
+              "| backward min ms | ratio to torch.nn |")
+        print("|---|---|---|---|---:|---:|---:|---:|")
+        for device, size, cell, name, forward, forward_ratio, backward, backward_ratio in split:
+            print(f"| {device} | {size} | {cell} | {name} | {forward * 1e3:.1f} | {forward_ratio:.2f} "
+                  f"| {backward * 1e3:.1f} | {backward_ratio:.2f} |")
     if memory:
         N, D, H = MEMORY_SHAPE
         print(f"\nPeak memory of one forward + backward, (N, D, H) = ({N}, {D}, {H}), float32 "
