@@ -64,14 +64,19 @@ MEMORY_SHAPE = (16, 28, 128)  # (N, D, H) for the memory table (memory grows as 
 # One forward + backward pass of each implementation, as a zero-argument function
 
 
+def _synchronize(device):
+    """Wait for the GPU's queued work, so that a reading of the clock after it times the work."""
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
 def torch_pass(module, x):
     def run():
         module.zero_grad(set_to_none=True)
         x.grad = None
         out, _ = module(x)
         out.sum().backward()
-        if x.is_cuda:
-            torch.cuda.synchronize()
+        _synchronize(x.device.type)
 
     return run
 
@@ -182,11 +187,6 @@ def split_table(repeats, devices, cells=CELLS, sizes=SIZES, warmup=3):
                 print(f"  timed forward and backward apart: {cell} {(N, T, D, H)} on {device}", file=sys.stderr,
                       flush=True)
     return rows
-
-
-def _synchronize(device):
-    if device == "cuda":
-        torch.cuda.synchronize()
 
 
 # ----------------------------------------------------------------------------------------------
