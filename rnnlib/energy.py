@@ -348,6 +348,13 @@ class Receipt:
         """Estimated CO2-equivalent in kilograms, or None."""
         return None if self.co2_lbs is None else self.co2_lbs * KG_PER_LB
 
+    @property
+    def flops_per_second(self):
+        """The arithmetic rate the run reached, flops / wall_seconds (nan for no time), or None without flops."""
+        if self.flops is None:
+            return None
+        return self.flops / self.wall_seconds if self.wall_seconds > 0 else float("nan")
+
     def __str__(self):
         lines = [
             "compute receipt",
@@ -355,8 +362,7 @@ class Receipt:
             f"  examples        {self.examples:,}",
         ]
         if self.flops is not None:
-            rate = self.flops / self.wall_seconds if self.wall_seconds > 0 else float("nan")
-            lines.append(f"  FLOPs (est.)    {self.flops:.3e}  ({rate / 1e9:.2f} GFLOP/s)")
+            lines.append(f"  FLOPs (est.)    {self.flops:.3e}  ({self.flops_per_second / 1e9:.2f} GFLOP/s)")
         if self.energy_kwh is not None:
             lines.append(
                 f"  energy (est.)   {self.energy_kwh * 1000:.4f} Wh  at {self.power_watts:g} W assumed, PUE {self.pue:g}"

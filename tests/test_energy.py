@@ -156,10 +156,12 @@ def test_compute_receipt_arithmetic():
     assert receipt.energy_kwh == pytest.approx(0.316)
     assert receipt.co2_lbs == pytest.approx(0.316 * 0.954)
     assert receipt.co2_kg == pytest.approx(0.316 * 0.954 * 0.45359237)
+    assert receipt.flops_per_second == pytest.approx(3e9 / 7200)  # FLOPs over the wall time
     text = str(receipt)
-    assert "wall time" in text and "FLOPs" in text and "100 W assumed" in text
+    assert "wall time" in text and "FLOPs" in text and "100 W assumed" in text and "(0.00 GFLOP/s)" in text
     bare = ComputeReceipt()(_FakeHistory())
-    assert bare.flops is None and bare.energy_kwh is None and "FLOPs" not in str(bare)
+    assert bare.flops is None and bare.flops_per_second is None and bare.energy_kwh is None
+    assert "FLOPs" not in str(bare)
     with pytest.raises(ValueError, match="power_watts"):
         ComputeReceipt(power_watts=-5)
 
