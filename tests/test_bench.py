@@ -38,6 +38,7 @@ def test_split_table_times_forward_and_backward_of_every_torch_implementation(ca
     out = capsys.readouterr().out
     rows = table_rows(out, "| device | (N, T, D, H) | cell | implementation | forward min ms")
     assert [row[3] for row in rows] == ["torch.nn", "rnnlib.nn", "rnnlib.nn readable"]
+    assert f"rnnlib.nn LSTM time loop on CPU: {bench.rnnlib.nn.compiled.status()}" in out
     for row in rows:
         forward, backward = float(row[4]), float(row[6])
         assert forward > 0 and backward > 0, row

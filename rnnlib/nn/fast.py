@@ -21,10 +21,16 @@ is the state after reading x[t]), and state_n the last state, like :func:`rnnlib
   which must all have one dtype (the modules of :mod:`rnnlib.nn.recurrent` cast them under
   ``torch.autocast``).
 
+* The LSTM's time loop also exists compiled (``csrc/lstm_loop.cpp``: the same equations, the
+  elementwise work of a step fused into one vectorised pass, oneDNN's product for h_{t-1} W_hh^T);
+  it runs where :mod:`rnnlib.nn.compiled` has built it, and the Python loop here otherwise.
+
 ``benchmarks/bench_rnn.py`` measures the speed against ``torch.nn`` and against the readable cells.
 """
 
 import torch
+
+from rnnlib.nn import compiled
 
 __all__ = ["rnn_sequence", "lstm_sequence", "gru_sequence"]
 
@@ -184,8 +190,87 @@ def rnn_sequence(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None, rev
 # LSTM (Hochreiter & Schmidhuber 1997, with a forget gate), gate order i, f, g, o
 
 
+def _lstm_forward_python(x2d, weight_ih, weight_hh, bias, schedule, hbuf, cbuf, tanh_c):
+    """The LSTM's time loop in Python; returns the gate activations [i, f, g, o] (T, N, 4H) and
+    fills hbuf, cbuf and tanh_c. (``csrc/lstm_loop.cpp`` is the same loop, compiled.)"""
+    T, N, H = tanh_c.shape
+    # g = tanh(a_g) = 2 sigmoid(2 a_g) - 1: with the g rows doubled, ONE sigmoid activates all gates
+    g_rows = slice(2 * H, 3 * H)
+    weight_ih2, bias2 = _doubled_rows(weight_ih, bias, g_rows)
+    weight_hh2, _ = _doubled_rows(weight_hh, None, g_rows)
+    # x_t W_ih^T + b_ih + b_hh for every step in one product, written where the gates will be
+    gates = _project(x2d, weight_ih2, bias2).view(T, N, 4 * H)
+    weight_hh2_t = weight_hh2.t()
+    a_, h_, c_, tanh_c_ = _steps(gates, hbuf, cbuf, tanh_c)
+    i_, f_, g_, o_ = _steps(*gates.chunk(4, dim=2))
+    for t, prev, new in schedule.steps:
+        # [a_i, a_f, 2 a_g, a_o] += h_{t-1} W_hh^T   (all gates: one product), then
+        # i = sigmoid(a_i), f = sigmoid(a_f), s = sigmoid(2 a_g), o = sigmoid(a_o)
+        torch.addmm(a_[t], h_[prev], weight_hh2_t, out=a_[t]).sigmoid_()
+        # g = tanh(a_g) = 2 s - 1
+        g_[t].mul_(2).sub_(1)
+        # c_t = f * c_{t-1} + i * g
+        torch.mul(f_[t], c_[prev], out=c_[new]).addcmul_(i_[t], g_[t])
+        # tanh(c_t) = 2 sigmoid(2 c_t) - 1,  h_t = o * tanh(c_t)
+        torch.mul(c_[new], 2, out=tanh_c_[t]).sigmoid_().mul_(2).sub_(1)
+        torch.mul(o_[t], tanh_c_[t], out=h_[new])
+    return gates
+
+
+def _lstm_backward_python(dhs, dc_last, gates, hbuf, cbuf, tanh_c, weight_hh, schedule):
+    """Backpropagation through the LSTM's time loop in Python: dL/d(pre-activations) (T, N, 4H)
+    and dL/dc_0. (``csrc/lstm_loop.cpp`` is the same loop, compiled.)"""
+    T, N, G = gates.shape
+    H = G // 4
+    i, f, g, o = gates.chunk(4, dim=2)
+    c_prev = cbuf[schedule.previous]
+    h = hbuf[schedule.outputs]
+    # Everything that does not depend on the incoming gradient, for all steps at once (this
+    # part is bandwidth-bound: few passes over memory), written into the buffer of dL/dgates,
+    # which the loop below then scales in place:
+    #   dL/da_o          = dL/dh_t * tanh(c_t) o (1 - o)
+    #   dL/d[a_i, a_f, a_g] = dL/dc_t * [g i (1 - i),  c_{t-1} f (1 - f),  i (1 - g^2)]
+    dgates = torch.empty_like(gates)
+    di, df, dg, do = dgates.chunk(4, dim=2)
+    torch.addcmul(gates[:, :, : 2 * H], gates[:, :, : 2 * H], gates[:, :, : 2 * H], value=-1,
+                  out=dgates[:, :, : 2 * H])  # sigmoid'(a) = s (1 - s), for i and f
+    di.mul_(g)
+    df.mul_(c_prev)
+    torch.addcmul(i, i * g, g, value=-1, out=dg)
+    torch.addcmul(o, o, o, value=-1, out=do).mul_(tanh_c)
+    #   dL/dc_t += dL/dh_t * o (1 - tanh(c_t)^2) = dL/dh_t * (o - h_t tanh(c_t))  -> factor_c
+    factor_c = torch.addcmul(o, h, tanh_c, value=-1)
+    dgates_4 = dgates.view(T, N, 4, H)
+    dhs_, f_, factor_c_, da_, da_o_, da_ifg_ = _steps(dhs, f, factor_c, dgates, dgates_4[:, :, 3], dgates_4[:, :, :3])
+    dh = dhs_[schedule.backward_order[0]]
+    dc = dc_last
+    for t, t_next in zip(schedule.backward_order, schedule.next_t):
+        # dL/da_o = dL/dh_t * tanh(c_t) o (1 - o)
+        da_o_[t].mul_(dh)
+        # dL/dc_t = (dL/dc_{t+1} * f_{t+1}) + dL/dh_t * factor_c
+        dc = torch.addcmul(dc, dh, factor_c_[t])
+        # dL/d[a_i, a_f, a_g] = dL/dc_t * [...]
+        da_ifg_[t].mul_(dc.unsqueeze(1))
+        # dL/dc_{t-1} (its part through c_t = f * c_{t-1} + ...)
+        dc = dc * f_[t]
+        if t_next is not None:
+            # dL/dh_{t-1} = (gradient from the output at t-1) + dL/da_t W_hh
+            dh = torch.addmm(dhs_[t_next], da_[t], weight_hh)
+    return dgates, dc
+
+
+def _packed(weight, rows):
+    """``weight`` (out, in) reordered for oneDNN's matrix product with ``rows`` input rows (what
+    torch.nn's LSTM multiplies by on CPU), or None where oneDNN cannot (then the compiled loop uses
+    BLAS): float32 only."""
+    if weight.dtype != torch.float32 or not torch.backends.mkldnn.is_available():
+        return None
+    return torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), rows)
+
+
 class _LSTM(torch.autograd.Function):
-    """An LSTM over T steps: forward and hand-written backward."""
+    """An LSTM over T steps: forward and hand-written backward. The time loop runs compiled
+    (``csrc/lstm_loop.cpp``) when :mod:`rnnlib.nn.compiled` has built it, else in Python."""
 
     @staticmethod
     def forward(ctx, x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, reverse):
@@ -193,27 +278,14 @@ class _LSTM(torch.autograd.Function):
         H = weight_hh.shape[1]
         schedule, x2d, hbuf = _start(x, h0, reverse)
         _, _, cbuf = _start(x, c0, reverse)
-        # g = tanh(a_g) = 2 sigmoid(2 a_g) - 1: with the g rows doubled, ONE sigmoid activates all gates
-        g_rows = slice(2 * H, 3 * H)
-        weight_ih2, bias2 = _doubled_rows(weight_ih, None if bias_ih is None else bias_ih + bias_hh, g_rows)
-        weight_hh2, _ = _doubled_rows(weight_hh, None, g_rows)
-        # x_t W_ih^T + b_ih + b_hh for every step in one product, written where the gates will be
-        gates = _project(x2d, weight_ih2, bias2).view(T, N, 4 * H)
+        bias = None if bias_ih is None else bias_ih + bias_hh
         tanh_c = x.new_empty(T, N, H)
-        weight_hh2_t = weight_hh2.t()
-        a_, h_, c_, tanh_c_ = _steps(gates, hbuf, cbuf, tanh_c)
-        i_, f_, g_, o_ = _steps(*gates.chunk(4, dim=2))
-        for t, prev, new in schedule.steps:
-            # [a_i, a_f, 2 a_g, a_o] += h_{t-1} W_hh^T   (all gates: one product), then
-            # i = sigmoid(a_i), f = sigmoid(a_f), s = sigmoid(2 a_g), o = sigmoid(a_o)
-            torch.addmm(a_[t], h_[prev], weight_hh2_t, out=a_[t]).sigmoid_()
-            # g = tanh(a_g) = 2 s - 1
-            g_[t].mul_(2).sub_(1)
-            # c_t = f * c_{t-1} + i * g
-            torch.mul(f_[t], c_[prev], out=c_[new]).addcmul_(i_[t], g_[t])
-            # tanh(c_t) = 2 sigmoid(2 c_t) - 1,  h_t = o * tanh(c_t)
-            torch.mul(c_[new], 2, out=tanh_c_[t]).sigmoid_().mul_(2).sub_(1)
-            torch.mul(o_[t], tanh_c_[t], out=h_[new])
+        if compiled.lstm_loop_available(x):
+            # x_t W_ih^T + b_ih + b_hh for every step in one product; the loop turns it into the gates
+            gates = _project(x2d, weight_ih, bias).view(T, N, 4 * H)
+            torch.ops.rnnlib.lstm_forward_loop(gates, hbuf, cbuf, tanh_c, weight_hh, _packed(weight_hh, N), reverse)
+        else:
+            gates = _lstm_forward_python(x2d, weight_ih, weight_hh, bias, schedule, hbuf, cbuf, tanh_c)
         ctx.save_for_backward(x2d, hbuf, cbuf, gates, tanh_c, weight_ih, weight_hh)
         ctx.reverse, ctx.has_bias = reverse, bias_ih is not None
         # copies: the caller may change its outputs in place, backward reads hbuf and cbuf
@@ -223,47 +295,17 @@ class _LSTM(torch.autograd.Function):
     def backward(ctx, dhs, dc_last):
         _refuse_second_derivatives()
         x2d, hbuf, cbuf, gates, tanh_c, weight_ih, weight_hh = ctx.saved_tensors
-        T, N, G = gates.shape
-        H = G // 4
-        schedule = _Schedule(T, ctx.reverse)
-        i, f, g, o = gates.chunk(4, dim=2)
-        c_prev = cbuf[schedule.previous]
-        h = hbuf[schedule.outputs]
-        # Everything that does not depend on the incoming gradient, for all steps at once (this
-        # part is bandwidth-bound: few passes over memory), written into the buffer of dL/dgates,
-        # which the loop below then scales in place:
-        #   dL/da_o          = dL/dh_t * tanh(c_t) o (1 - o)
-        #   dL/d[a_i, a_f, a_g] = dL/dc_t * [g i (1 - i),  c_{t-1} f (1 - f),  i (1 - g^2)]
-        dgates = torch.empty_like(gates)
-        di, df, dg, do = dgates.chunk(4, dim=2)
-        torch.addcmul(gates[:, :, : 2 * H], gates[:, :, : 2 * H], gates[:, :, : 2 * H], value=-1,
-                      out=dgates[:, :, : 2 * H])  # sigmoid'(a) = s (1 - s), for i and f
-        di.mul_(g)
-        df.mul_(c_prev)
-        torch.addcmul(i, i * g, g, value=-1, out=dg)
-        torch.addcmul(o, o, o, value=-1, out=do).mul_(tanh_c)
-        #   dL/dc_t += dL/dh_t * o (1 - tanh(c_t)^2) = dL/dh_t * (o - h_t tanh(c_t))  -> factor_c
-        factor_c = torch.addcmul(o, h, tanh_c, value=-1)
-        dgates_4 = dgates.view(T, N, 4, H)
-        dhs_, f_, factor_c_, da_, da_o_, da_ifg_ = _steps(
-            dhs, f, factor_c, dgates, dgates_4[:, :, 3], dgates_4[:, :, :3]
-        )
-        dh = dhs_[schedule.backward_order[0]]
-        dc = dc_last
-        for t, t_next in zip(schedule.backward_order, schedule.next_t):
-            # dL/da_o = dL/dh_t * tanh(c_t) o (1 - o)
-            da_o_[t].mul_(dh)
-            # dL/dc_t = (dL/dc_{t+1} * f_{t+1}) + dL/dh_t * factor_c
-            dc = torch.addcmul(dc, dh, factor_c_[t])
-            # dL/d[a_i, a_f, a_g] = dL/dc_t * [...]
-            da_ifg_[t].mul_(dc.unsqueeze(1))
-            # dL/dc_{t-1} (its part through c_t = f * c_{t-1} + ...)
-            dc = dc * f_[t]
-            if t_next is not None:
-                # dL/dh_{t-1} = (gradient from the output at t-1) + dL/da_t W_hh
-                dh = torch.addmm(dhs_[t_next], da_[t], weight_hh)
+        schedule = _Schedule(gates.shape[0], ctx.reverse)
+        # either loop reads what either forward loop saved (the gate activations, c_t, tanh(c_t))
+        if compiled.lstm_loop_available(gates):
+            dgates = torch.empty_like(gates)
+            dc = torch.ops.rnnlib.lstm_backward_loop(gates, cbuf, tanh_c, weight_hh,
+                                                     _packed(weight_hh.t(), gates.shape[1]), dhs,
+                                                     dc_last.contiguous(), dgates, ctx.reverse)
+        else:
+            dgates, dc = _lstm_backward_python(dhs, dc_last, gates, hbuf, cbuf, tanh_c, weight_hh, schedule)
         need = ctx.needs_input_grad  # x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh
-        dh0 = torch.mm(da_[schedule.backward_order[-1]], weight_hh) if need[1] else None
+        dh0 = torch.mm(dgates[schedule.backward_order[-1]], weight_hh) if need[1] else None
         dweight_ih, dweight_hh = _weight_grads(dgates, x2d, hbuf[schedule.previous], need[3], need[4])
         # a = x W_ih^T + b_ih + b_hh + ...: both biases get the same gradient
         dx, dbias = _input_grads(dgates, x2d, weight_ih, need[0], ctx.has_bias)
