@@ -82,7 +82,7 @@ def test_the_compiled_op_rejects_other_dtypes_by_name():
     state = torch.zeros(3, 1, 1, dtype=torch.float16)
     with pytest.raises(RuntimeError, match="float32 or float64 expected, got Half"):
         torch.ops.rnnlib.lstm_forward_loop(gates, state, state.clone(), torch.zeros(2, 1, 1, dtype=torch.float16),
-                                           torch.zeros(4, 1, dtype=torch.float16), None, False)
+                                           torch.zeros(4, 1, dtype=torch.float16), False)
 
 
 def test_only_float32_and_float64_cpu_tensors_use_the_compiled_loop():

@@ -22,7 +22,8 @@ is the state after reading x[t]), and state_n the last state, like :func:`rnnlib
   ``torch.autocast``).
 
 * The LSTM's time loop also exists compiled (``csrc/lstm_loop.cpp``: the same equations, the
-  elementwise work of a step fused into one vectorised pass, oneDNN's product for h_{t-1} W_hh^T);
+  elementwise work of a step fused into one vectorised pass, oneDNN's small-matrix kernel for the
+  product h_{t-1} W_hh^T);
   it runs where :mod:`rnnlib.nn.compiled` has built it, and the Python loop here otherwise.
 
 ``benchmarks/bench_rnn.py`` measures the speed against ``torch.nn`` and against the readable cells.
@@ -259,15 +260,6 @@ def _lstm_backward_python(dhs, dc_last, gates, hbuf, cbuf, tanh_c, weight_hh, sc
     return dgates, dc
 
 
-def _packed(weight, rows):
-    """``weight`` (out, in) reordered for oneDNN's matrix product with ``rows`` input rows (what
-    torch.nn's LSTM multiplies by on CPU), or None where oneDNN cannot (then the compiled loop uses
-    BLAS): float32 only."""
-    if weight.dtype != torch.float32 or not torch.backends.mkldnn.is_available():
-        return None
-    return torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), rows)
-
-
 class _LSTM(torch.autograd.Function):
     """An LSTM over T steps: forward and hand-written backward. The time loop runs compiled
     (``csrc/lstm_loop.cpp``) when :mod:`rnnlib.nn.compiled` has built it, else in Python."""
@@ -283,7 +275,7 @@ class _LSTM(torch.autograd.Function):
         if compiled.lstm_loop_available(x):
             # x_t W_ih^T + b_ih + b_hh for every step in one product; the loop turns it into the gates
             gates = _project(x2d, weight_ih, bias).view(T, N, 4 * H)
-            torch.ops.rnnlib.lstm_forward_loop(gates, hbuf, cbuf, tanh_c, weight_hh, _packed(weight_hh, N), reverse)
+            torch.ops.rnnlib.lstm_forward_loop(gates, hbuf, cbuf, tanh_c, weight_hh, reverse)
         else:
             gates = _lstm_forward_python(x2d, weight_ih, weight_hh, bias, schedule, hbuf, cbuf, tanh_c)
         ctx.save_for_backward(x2d, hbuf, cbuf, gates, tanh_c, weight_ih, weight_hh)
@@ -299,9 +291,8 @@ class _LSTM(torch.autograd.Function):
         # either loop reads what either forward loop saved (the gate activations, c_t, tanh(c_t))
         if compiled.lstm_loop_available(gates):
             dgates = torch.empty_like(gates)
-            dc = torch.ops.rnnlib.lstm_backward_loop(gates, cbuf, tanh_c, weight_hh,
-                                                     _packed(weight_hh.t(), gates.shape[1]), dhs,
-                                                     dc_last.contiguous(), dgates, ctx.reverse)
+            dc = torch.ops.rnnlib.lstm_backward_loop(gates, cbuf, tanh_c, weight_hh, dhs, dc_last.contiguous(),
+                                                     dgates, ctx.reverse)
         else:
             dgates, dc = _lstm_backward_python(dhs, dc_last, gates, hbuf, cbuf, tanh_c, weight_hh, schedule)
         need = ctx.needs_input_grad  # x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh

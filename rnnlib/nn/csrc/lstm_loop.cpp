@@ -1,11 +1,13 @@
 // The time loop of rnnlib.nn's fast LSTM, compiled: what rnnlib/nn/fast.py's _LSTM runs in
-// Python, step for step, when this library is built (python -m rnnlib.nn.compiled, which
+// Python, step for step, when this library is built (python -m rnnlib.nn.build, which
 // `make venv` runs). Everything outside the time loop (the input projection before it, the weight
 // gradients after it) stays in fast.py; rnnlib/nn/compiled.py builds and loads this file.
 //
-// Why compiled: one LSTM step is one matrix product plus ~10 elementwise operations. From Python
-// each elementwise operation is a separate pass over memory and a dispatch (~40% of a step at
-// (N, H) = (32, 256)); here they are one fused, vectorised loop over the hidden units.
+// Why compiled: one LSTM step is one small matrix product plus ~10 elementwise operations. From
+// Python each elementwise operation is a separate pass over memory and a dispatch, and the product
+// a BLAS call sized for large matrices; here the elementwise work is one fused, vectorised loop
+// over the hidden units, and the product oneDNN's small-matrix kernel (brgemm), split between
+// torch's threads.
 //
 // Per step t (gate order i, f, g, o; a = pre-activations, (N, 4H)):
 //   forward:  a = [x_t W_ih^T + b] + h_{t-1} W_hh^T
@@ -21,13 +23,13 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
-#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/native/CPUBlas.h>
+#include <ATen/ops/addmm.h>
 #include <ATen/ops/mm.h>
 #include <ATen/ops/zeros_like.h>
 #include <torch/library.h>
 
 #include <cmath>
-#include <optional>
 
 namespace {
 
@@ -44,24 +46,22 @@ inline T sigmoid(T a) {
   return T(1) / (T(1) + std::exp(-a));
 }
 
-// One step's gates and state for `rows` rows of the batch. The pre-activations are `xw` (the
-// input's part, rows x 4H) + `hw` (the recurrent part); `act` receives the activations i, f, g, o
-// (it is the same memory as `xw`: each element is read before it is written).
+// One step's gates and state for `rows` rows of the batch: `a` (rows, 4H) holds the
+// pre-activations and receives the activations i, f, g, o in their place.
 template <typename T>
-RNNLIB_VECTOR_CLONES void cell_forward(int64_t rows, int64_t H, const T* xw, const T* __restrict__ hw, T* act,
-                                       const T* __restrict__ c_prev, T* __restrict__ c, T* __restrict__ tanh_c,
-                                       T* __restrict__ h) {
-  for (int64_t n = 0; n < rows; ++n, xw += 4 * H, hw += 4 * H, act += 4 * H, c_prev += H, c += H, tanh_c += H, h += H) {
+RNNLIB_VECTOR_CLONES void cell_forward(int64_t rows, int64_t H, T* __restrict__ a, const T* __restrict__ c_prev,
+                                       T* __restrict__ c, T* __restrict__ tanh_c, T* __restrict__ h) {
+  for (int64_t n = 0; n < rows; ++n, a += 4 * H, c_prev += H, c += H, tanh_c += H, h += H) {
 #pragma omp simd
     for (int64_t j = 0; j < H; ++j) {
-      const T i = sigmoid(xw[j] + hw[j]);
-      const T f = sigmoid(xw[H + j] + hw[H + j]);
-      const T g = std::tanh(xw[2 * H + j] + hw[2 * H + j]);
-      const T o = sigmoid(xw[3 * H + j] + hw[3 * H + j]);
-      act[j] = i;
-      act[H + j] = f;
-      act[2 * H + j] = g;
-      act[3 * H + j] = o;
+      const T i = sigmoid(a[j]);
+      const T f = sigmoid(a[H + j]);
+      const T g = std::tanh(a[2 * H + j]);
+      const T o = sigmoid(a[3 * H + j]);
+      a[j] = i;
+      a[H + j] = f;
+      a[2 * H + j] = g;
+      a[3 * H + j] = o;
       c[j] = f * c_prev[j] + i * g;
       tanh_c[j] = std::tanh(c[j]);
       h[j] = o * tanh_c[j];
@@ -99,34 +99,51 @@ void over_rows(int64_t N, int64_t H, const F& body) {
   at::parallel_for(0, N, grain, [&](int64_t begin, int64_t end) { body(begin, end - begin); });
 }
 
-// input @ weight^T: the recurrent product of one step. With a weight prepacked for oneDNN (float32)
-// it runs oneDNN's product, what torch.nn's own LSTM uses on CPU and faster than BLAS at these
-// small batch sizes; otherwise BLAS.
-at::Tensor product(const at::Tensor& input, const at::Tensor& weight, const std::optional<at::Tensor>& packed) {
-  if (!packed) return at::mm(input, weight.t());
-  static const auto op = c10::Dispatcher::singleton()
-                             .findSchemaOrThrow("mkldnn::_linear_pointwise", "")
-                             .typed<at::Tensor(const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&,
-                                               c10::string_view, c10::List<std::optional<at::Scalar>>,
-                                               std::optional<c10::string_view>)>();
-  return op.call(input, *packed, std::nullopt, "none", c10::List<std::optional<at::Scalar>>(), "");
+// c (M, P) = a (M, K) @ b (K, P), or c += a @ b with `accumulate`: the recurrent product of one
+// step (all tensors contiguous). float32: oneDNN's batch-reduce GEMM kernel (brgemm, the
+// small-matrix kernel torch's own CPU kernels use), one block of columns per thread; it is
+// faster than a BLAS call at these sizes (one small product per step, M = the batch). float64: BLAS.
+void product(const at::Tensor& a, const at::Tensor& b, at::Tensor& c, bool accumulate) {
+  if (a.scalar_type() != at::kFloat) {
+    if (accumulate)
+      at::addmm_out(c, c, a, b);
+    else
+      at::mm_out(c, a, b);
+    return;
+  }
+  const int64_t M = a.size(0), K = a.size(1), P = b.size(1);
+  const float* a_p = a.data_ptr<float>();
+  const float* b_p = b.data_ptr<float>();
+  float* c_p = c.data_ptr<float>();
+  // blocks of whole 16-float vectors, one per thread (fewer for narrow products)
+  const int64_t vectors = (P + 15) / 16;
+  const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), vectors / 4));
+  at::parallel_for(0, blocks, 1, [&](int64_t first, int64_t last) {
+    for (int64_t block = first; block < last; ++block) {
+      const int64_t begin = std::min(P, block * vectors / blocks * 16);
+      const int64_t end = std::min(P, (block + 1) * vectors / blocks * 16);
+      if (end > begin)
+        at::native::cpublas::brgemm(M, end - begin, K, K, P, P, accumulate, a_p, b_p + begin, c_p + begin, false);
+    }
+  });
 }
 
 template <typename T>
 void forward_loop(const at::Tensor& gates, const at::Tensor& hbuf, const at::Tensor& cbuf, const at::Tensor& tanh_c,
-                  const at::Tensor& weight_hh, const std::optional<at::Tensor>& packed_weight_hh, bool reverse) {
+                  const at::Tensor& weight_hh, bool reverse) {
   const int64_t steps = gates.size(0), N = gates.size(1), H = hbuf.size(2), G = 4 * H;
-  T* const gates_p = gates.data_ptr<T>();
+  const at::Tensor weight_hh_t = weight_hh.t().contiguous();  // (H, 4H)
   T* const h_p = hbuf.data_ptr<T>();
   T* const c_p = cbuf.data_ptr<T>();
   T* const tanh_c_p = tanh_c.data_ptr<T>();
   for (int64_t k = 0; k < steps; ++k) {
     const int64_t t = reverse ? steps - 1 - k : k, prev = reverse ? t + 1 : t, next = reverse ? t : t + 1;
-    const at::Tensor hw = product(hbuf.select(0, prev), weight_hh, packed_weight_hh);  // h_{t-1} W_hh^T
-    const T* hw_p = hw.data_ptr<T>();
+    // a = (x_t W_ih^T + b, already there) + h_{t-1} W_hh^T; the cells overwrite it with the activations
+    at::Tensor a = gates.select(0, t);
+    product(hbuf.select(0, prev), weight_hh_t, a, /*accumulate=*/true);
+    T* const a_p = a.data_ptr<T>();
     over_rows(N, H, [&](int64_t row, int64_t rows) {
-      T* a = gates_p + (t * N + row) * G;  // holds x_t W_ih^T + b; receives the activations
-      cell_forward<T>(rows, H, a, hw_p + row * G, a, c_p + (prev * N + row) * H, c_p + (next * N + row) * H,
+      cell_forward<T>(rows, H, a_p + row * G, c_p + (prev * N + row) * H, c_p + (next * N + row) * H,
                       tanh_c_p + (t * N + row) * H, h_p + (next * N + row) * H);
     });
   }
@@ -134,29 +151,29 @@ void forward_loop(const at::Tensor& gates, const at::Tensor& hbuf, const at::Ten
 
 template <typename T>
 at::Tensor backward_loop(const at::Tensor& gates, const at::Tensor& cbuf, const at::Tensor& tanh_c,
-                         const at::Tensor& weight_hh, const std::optional<at::Tensor>& packed_weight_hh_t,
-                         const at::Tensor& dhs, const at::Tensor& dc_last, const at::Tensor& dgates, bool reverse) {
+                         const at::Tensor& weight_hh, const at::Tensor& dhs, const at::Tensor& dc_last,
+                         const at::Tensor& dgates, bool reverse) {
   const int64_t steps = gates.size(0), N = gates.size(1), H = cbuf.size(2), G = 4 * H;
-  const at::Tensor weight_hh_t = weight_hh.t();
+  const at::Tensor weight = weight_hh.contiguous();  // (4H, H)
   at::Tensor dc = dc_last.clone();
   at::Tensor dh_rec = at::zeros_like(dc);  // dL/dh_t through step t+1: none at the last step
   const T* const act_p = gates.data_ptr<T>();
   const T* const c_p = cbuf.data_ptr<T>();
   const T* const tanh_c_p = tanh_c.data_ptr<T>();
   T* const da_p = dgates.data_ptr<T>();
+  T* const dh_rec_p = dh_rec.data_ptr<T>();
+  T* const dc_p = dc.data_ptr<T>();
   for (int64_t k = 0; k < steps; ++k) {
     const int64_t t = reverse ? k : steps - 1 - k, prev = reverse ? t + 1 : t;
     // dL/dh_t from the output at t (contiguous() copies one step when the gradient is broadcast)
     const at::Tensor dh_out = dhs.select(0, t).contiguous();
     const T* dh_out_p = dh_out.data_ptr<T>();
-    const T* dh_rec_p = dh_rec.data_ptr<T>();
-    T* dc_p = dc.data_ptr<T>();
     over_rows(N, H, [&](int64_t row, int64_t rows) {
       cell_backward<T>(rows, H, act_p + (t * N + row) * G, c_p + (prev * N + row) * H, tanh_c_p + (t * N + row) * H,
                        dh_out_p + row * H, dh_rec_p + row * H, dc_p + row * H, da_p + (t * N + row) * G);
     });
     if (k + 1 < steps)  // dL/dh_{t-1} through step t: da W_hh
-      dh_rec = product(dgates.select(0, t), weight_hh_t, packed_weight_hh_t);
+      product(dgates.select(0, t), weight, dh_rec, /*accumulate=*/false);
   }
   return dc;
 }
@@ -168,43 +185,40 @@ void check(const at::Tensor& tensor, const char* name, const at::Tensor& like) {
 }
 
 void lstm_forward_loop(const at::Tensor& gates, const at::Tensor& hbuf, const at::Tensor& cbuf,
-                       const at::Tensor& tanh_c, const at::Tensor& weight_hh,
-                       const std::optional<at::Tensor>& packed_weight_hh, bool reverse) {
+                       const at::Tensor& tanh_c, const at::Tensor& weight_hh, bool reverse) {
   for (auto [tensor, name] : {std::pair{&hbuf, "hbuf"}, {&cbuf, "cbuf"}, {&tanh_c, "tanh_c"}, {&gates, "gates"}})
     check(*tensor, name, gates);
   TORCH_CHECK(gates.scalar_type() == at::kFloat || gates.scalar_type() == at::kDouble,
               "lstm loop: float32 or float64 expected, got ", gates.scalar_type());
   if (gates.scalar_type() == at::kFloat)
-    forward_loop<float>(gates, hbuf, cbuf, tanh_c, weight_hh, packed_weight_hh, reverse);
+    forward_loop<float>(gates, hbuf, cbuf, tanh_c, weight_hh, reverse);
   else
-    forward_loop<double>(gates, hbuf, cbuf, tanh_c, weight_hh, packed_weight_hh, reverse);
+    forward_loop<double>(gates, hbuf, cbuf, tanh_c, weight_hh, reverse);
 }
 
 at::Tensor lstm_backward_loop(const at::Tensor& gates, const at::Tensor& cbuf, const at::Tensor& tanh_c,
-                              const at::Tensor& weight_hh, const std::optional<at::Tensor>& packed_weight_hh_t,
-                              const at::Tensor& dhs, const at::Tensor& dc_last, const at::Tensor& dgates,
-                              bool reverse) {
+                              const at::Tensor& weight_hh, const at::Tensor& dhs, const at::Tensor& dc_last,
+                              const at::Tensor& dgates, bool reverse) {
   for (auto [tensor, name] : {std::pair{&cbuf, "cbuf"}, {&tanh_c, "tanh_c"}, {&dc_last, "dc_last"},
                               {&dgates, "dgates"}, {&gates, "gates"}})
     check(*tensor, name, gates);
   TORCH_CHECK(gates.scalar_type() == at::kFloat || gates.scalar_type() == at::kDouble,
               "lstm loop: float32 or float64 expected, got ", gates.scalar_type());
   if (gates.scalar_type() == at::kFloat)
-    return backward_loop<float>(gates, cbuf, tanh_c, weight_hh, packed_weight_hh_t, dhs, dc_last, dgates, reverse);
-  return backward_loop<double>(gates, cbuf, tanh_c, weight_hh, packed_weight_hh_t, dhs, dc_last, dgates, reverse);
+    return backward_loop<float>(gates, cbuf, tanh_c, weight_hh, dhs, dc_last, dgates, reverse);
+  return backward_loop<double>(gates, cbuf, tanh_c, weight_hh, dhs, dc_last, dgates, reverse);
 }
 
 }  // namespace
 
-// Registered without a dispatch key (called as is, whatever the tensors' keys): the packed weight
-// is a oneDNN tensor, and fast.py calls these only inside its autograd.Function, on CPU tensors.
+// fast.py calls these inside its autograd.Function, on CPU tensors (compiled.py checks).
 TORCH_LIBRARY(rnnlib, m) {
   m.def(
       "lstm_forward_loop(Tensor(a!) gates, Tensor(b!) hbuf, Tensor(c!) cbuf, Tensor(d!) tanh_c, Tensor weight_hh, "
-      "Tensor? packed_weight_hh, bool reverse) -> ()",
+      "bool reverse) -> ()",
       &lstm_forward_loop);
   m.def(
-      "lstm_backward_loop(Tensor gates, Tensor cbuf, Tensor tanh_c, Tensor weight_hh, Tensor? packed_weight_hh_t, "
-      "Tensor dhs, Tensor dc_last, Tensor(a!) dgates, bool reverse) -> Tensor",
+      "lstm_backward_loop(Tensor gates, Tensor cbuf, Tensor tanh_c, Tensor weight_hh, Tensor dhs, Tensor dc_last, "
+      "Tensor(a!) dgates, bool reverse) -> Tensor",
       &lstm_backward_loop);
 }
