@@ -1,7 +1,9 @@
 """Speed and memory of recurrent layers: torch.nn vs rnnlib.nn (fast and readable) vs rnnlib.scratch.
 
 Implementations: ``torch.nn`` (the reference), ``rnnlib.nn`` (the default fast kernels of
-``rnnlib.nn.fast``), ``rnnlib.nn readable`` (``impl="readable"``: the step functions of
+``rnnlib.nn.fast``; the LSTM's time loop compiled where ``python -m rnnlib.nn.build`` has built it),
+``rnnlib.nn Python loop`` (the LSTM only, where the compiled loop is in use: the same kernel with
+its time loop in Python), ``rnnlib.nn readable`` (``impl="readable"``: the step functions of
 ``rnnlib.nn.cells`` under autograd, what the book prints) and ``rnnlib.scratch`` (NumPy).
 
 What is measured (float32, batch-first, one layer, one direction):
@@ -106,10 +108,23 @@ def torch_modules(cell, N, T, D, H, device="cpu", seed=0):
     return modules, x
 
 
+def python_loop_pass(run):
+    """``run`` with rnnlib.nn's LSTM time loop in Python rather than compiled."""
+
+    def run_python_loop():
+        with rnnlib.nn.compiled.python_loop():
+            run()
+
+    return run_python_loop
+
+
 def implementations(cell, N, T, D, H, device="cpu", with_scratch=True, seed=0):
-    """{name: pass} for torch.nn, rnnlib.nn fast and readable (same weights) and rnnlib.scratch (CPU only)."""
+    """{name: pass} for torch.nn, rnnlib.nn fast and readable (same weights), the fast LSTM with its
+    time loop in Python where the compiled one is in use, and rnnlib.scratch (CPU only)."""
     modules, x = torch_modules(cell, N, T, D, H, device, seed)
     runs = {name: torch_pass(module, x) for name, module in modules.items()}
+    if cell == "LSTM" and rnnlib.nn.compiled.lstm_loop_available(x):
+        runs["rnnlib.nn Python loop"] = python_loop_pass(runs["rnnlib.nn"])
     reference = modules["torch.nn"]
     if with_scratch and scratch is not None and device == "cpu":
         params = {k: v.astype(np.float32) for k, v in scratch.params_from_torch(reference).items()}

@@ -46,3 +46,15 @@ def test_split_table_times_forward_and_backward_of_every_torch_implementation(ca
     # the speed table is printed too, with the same implementations
     speed = table_rows(out, "| device | (N, T, D, H) | cell | implementation | median ms")
     assert [row[3] for row in speed] == ["torch.nn", "rnnlib.nn", "rnnlib.nn readable"]
+
+
+def test_the_lstm_is_also_timed_with_its_python_loop_where_the_compiled_one_runs():
+    bench = load_bench()
+    runs = bench.implementations("LSTM", 2, 3, 4, 5, with_scratch=False)
+    expected = ["torch.nn", "rnnlib.nn", "rnnlib.nn readable"]
+    if bench.rnnlib.nn.compiled.lstm_loop_available(torch.empty(0)):
+        expected.append("rnnlib.nn Python loop")
+    assert list(runs) == expected
+    for run in runs.values():
+        run()
+    assert list(bench.implementations("GRU", 2, 3, 4, 5, with_scratch=False)) == expected[:3]

@@ -1,9 +1,11 @@
 """The compiled LSTM time loop (``csrc/lstm_loop.cpp``): build it, load it, say whether it is used.
 
 :mod:`rnnlib.nn.fast`'s LSTM runs its time loop in Python unless this library is built; built, the
-loop (one fused pass over the gates per step instead of ~10 torch operations) runs compiled, with
-the same equations, and the fast LSTM reaches torch.nn's speed on CPU (``make bench``). It is an
-optimisation only: without a C++ compiler everything works, a little slower.
+loop runs compiled, with the same equations: per step, one fused vectorised pass over the gates
+instead of ~10 torch operations, and the product ``h_{t-1} W_hh^T`` by oneDNN's small-matrix kernel
+(brgemm) instead of a BLAS call. ``make bench`` prints both loops beside torch.nn (about 1.1x and
+1.6x torch.nn's time at (N, T, D, H) = (32, 64, 28, 256) on a 2-core x86-64 laptop). It is an
+optimisation only: without a C++ compiler everything works, more slowly.
 
 Build it with ``python -m rnnlib.nn.build`` (``make venv`` does; about 15 s). The library is
 built for the installed torch (its name carries torch's version and a hash of the source, so a
