@@ -85,6 +85,13 @@ def test_the_compiled_op_rejects_other_dtypes_by_name():
                                            torch.zeros(4, 1, dtype=torch.float16), False)
 
 
+@needs_compiled
+def test_the_compiled_op_names_a_mismatched_shape():
+    gates, state, tanh_c = torch.zeros(2, 1, 8), torch.zeros(3, 1, 2), torch.zeros(2, 1, 2)
+    with pytest.raises(RuntimeError, match=r"weight_hh \[8, 3\] must be \(4H, H\) with H = 2"):
+        torch.ops.rnnlib.lstm_forward_loop(gates, state, state.clone(), tanh_c, torch.zeros(8, 3), False)
+
+
 def test_only_float32_and_float64_cpu_tensors_use_the_compiled_loop():
     assert not compiled.lstm_loop_available(torch.empty(0, dtype=torch.bfloat16))
     assert not compiled.lstm_loop_available(torch.empty(0, dtype=torch.float16))

@@ -184,12 +184,29 @@ void check(const at::Tensor& tensor, const char* name, const at::Tensor& like) {
               ", expected ", like.scalar_type());
 }
 
-void lstm_forward_loop(const at::Tensor& gates, const at::Tensor& hbuf, const at::Tensor& cbuf,
-                       const at::Tensor& tanh_c, const at::Tensor& weight_hh, bool reverse) {
-  for (auto [tensor, name] : {std::pair{&hbuf, "hbuf"}, {&cbuf, "cbuf"}, {&tanh_c, "tanh_c"}, {&gates, "gates"}})
-    check(*tensor, name, gates);
+// The shapes both loops rely on: gates (T, N, 4H), tanh_c (T, N, H), cbuf (T+1, N, H), weight_hh (4H, H).
+void check_shapes(const at::Tensor& gates, const at::Tensor& cbuf, const at::Tensor& tanh_c,
+                  const at::Tensor& weight_hh) {
+  TORCH_CHECK(gates.dim() == 3 && cbuf.dim() == 3, "lstm loop: gates and cbuf must be 3-D");
+  const int64_t T = gates.size(0), N = gates.size(1), H = cbuf.size(2);
+  TORCH_CHECK(gates.size(2) == 4 * H && cbuf.size(0) == T + 1 && cbuf.size(1) == N,
+              "lstm loop: gates ", gates.sizes(), " and cbuf ", cbuf.sizes(), " do not match (T, N, 4H), (T+1, N, H)");
+  TORCH_CHECK(tanh_c.dim() == 3 && tanh_c.size(0) == T && tanh_c.size(1) == N && tanh_c.size(2) == H,
+              "lstm loop: tanh_c ", tanh_c.sizes(), " must be (T, N, H)");
+  TORCH_CHECK(weight_hh.dim() == 2 && weight_hh.size(0) == 4 * H && weight_hh.size(1) == H,
+              "lstm loop: weight_hh ", weight_hh.sizes(), " must be (4H, H) with H = ", H);
   TORCH_CHECK(gates.scalar_type() == at::kFloat || gates.scalar_type() == at::kDouble,
               "lstm loop: float32 or float64 expected, got ", gates.scalar_type());
+  TORCH_CHECK(weight_hh.scalar_type() == gates.scalar_type(), "lstm loop: weight_hh has dtype ",
+              weight_hh.scalar_type(), ", expected ", gates.scalar_type());
+}
+
+void lstm_forward_loop(const at::Tensor& gates, const at::Tensor& hbuf, const at::Tensor& cbuf,
+                       const at::Tensor& tanh_c, const at::Tensor& weight_hh, bool reverse) {
+  check_shapes(gates, cbuf, tanh_c, weight_hh);
+  TORCH_CHECK(hbuf.sizes() == cbuf.sizes(), "lstm loop: hbuf ", hbuf.sizes(), " must have cbuf's shape ", cbuf.sizes());
+  for (auto [tensor, name] : {std::pair{&hbuf, "hbuf"}, {&cbuf, "cbuf"}, {&tanh_c, "tanh_c"}, {&gates, "gates"}})
+    check(*tensor, name, gates);
   if (gates.scalar_type() == at::kFloat)
     forward_loop<float>(gates, hbuf, cbuf, tanh_c, weight_hh, reverse);
   else
@@ -199,11 +216,15 @@ void lstm_forward_loop(const at::Tensor& gates, const at::Tensor& hbuf, const at
 at::Tensor lstm_backward_loop(const at::Tensor& gates, const at::Tensor& cbuf, const at::Tensor& tanh_c,
                               const at::Tensor& weight_hh, const at::Tensor& dhs, const at::Tensor& dc_last,
                               const at::Tensor& dgates, bool reverse) {
+  check_shapes(gates, cbuf, tanh_c, weight_hh);
+  TORCH_CHECK(dgates.sizes() == gates.sizes() && dhs.sizes() == tanh_c.sizes() && dc_last.sizes() == tanh_c[0].sizes(),
+              "lstm loop: dgates ", dgates.sizes(), ", dhs ", dhs.sizes(), " and dc_last ", dc_last.sizes(),
+              " must be (T, N, 4H), (T, N, H) and (N, H)");
+  TORCH_CHECK(dhs.scalar_type() == gates.scalar_type(), "lstm loop: dhs has dtype ", dhs.scalar_type(), ", expected ",
+              gates.scalar_type());
   for (auto [tensor, name] : {std::pair{&cbuf, "cbuf"}, {&tanh_c, "tanh_c"}, {&dc_last, "dc_last"},
                               {&dgates, "dgates"}, {&gates, "gates"}})
     check(*tensor, name, gates);
-  TORCH_CHECK(gates.scalar_type() == at::kFloat || gates.scalar_type() == at::kDouble,
-              "lstm loop: float32 or float64 expected, got ", gates.scalar_type());
   if (gates.scalar_type() == at::kFloat)
     return backward_loop<float>(gates, cbuf, tanh_c, weight_hh, dhs, dc_last, dgates, reverse);
   return backward_loop<double>(gates, cbuf, tanh_c, weight_hh, dhs, dc_last, dgates, reverse);
