@@ -38,7 +38,7 @@ import torch
 import torch.utils.cpp_extension
 from torch.utils._python_dispatch import _get_current_dispatch_mode
 
-__all__ = ["SOURCE", "library_path", "build", "lstm_loop_available", "status", "python_loop"]
+__all__ = ["library_path", "build", "lstm_loop_available", "status", "python_loop"]
 
 SOURCE = Path(__file__).with_name("csrc") / "lstm_loop.cpp"
 BUILD_DIR = SOURCE.parent / "build"
