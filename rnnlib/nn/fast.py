@@ -23,8 +23,8 @@ is the state after reading x[t]), and state_n the last state, like :func:`rnnlib
 
 * The LSTM's time loop also exists compiled (``csrc/lstm_loop.cpp``: the same equations, the
   elementwise work of a step fused into one vectorised pass, oneDNN's small-matrix kernel for the
-  product h_{t-1} W_hh^T);
-  it runs where :mod:`rnnlib.nn.compiled` has built it, and the Python loop here otherwise.
+  product h_{t-1} W_hh^T); it runs where :mod:`rnnlib.nn.compiled` has built it, and the Python
+  loop here otherwise.
 
 ``benchmarks/bench_rnn.py`` measures the speed against ``torch.nn`` and against the readable cells.
 """
