@@ -27,7 +27,6 @@ It is not used (the Python loop is) when:
 import contextlib
 import hashlib
 import os
-import platform
 import shutil
 import subprocess
 import sys
